@@ -1,0 +1,5 @@
+"""Custom Keras layers, one public class per module."""
+
+from dltoolkit.layers.rrelu import RReLU
+
+__all__ = ["RReLU"]

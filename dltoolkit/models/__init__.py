@@ -1,0 +1,16 @@
+"""Builders: one Keras function per architecture, all in the registry.
+
+Every builder module is imported here so that nothing goes missing from the
+registry.
+"""
+
+from dltoolkit.models import mlp  # noqa: F401
+from dltoolkit.models.registry import (
+    BuilderInfo,
+    builder_info,
+    get_builder,
+    list_builders,
+    register,
+)
+
+__all__ = ["BuilderInfo", "builder_info", "get_builder", "list_builders", "register"]
