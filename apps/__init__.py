@@ -1,0 +1,17 @@
+"""Applications, run as ``python -m apps.NAME``; see ../shared/DESIGN.md."""
+
+from __future__ import annotations
+
+import importlib
+
+from dltoolkit.errors import ConfigError
+
+# Every app, in the order the demo runs them.
+APPS = ("classify",)
+
+
+def get_app(name: str):
+    """The ``App`` instance of ``apps/<name>``."""
+    if name not in APPS:
+        raise ConfigError(f"Unknown app {name!r}. Valid apps: {', '.join(APPS)}.")
+    return importlib.import_module(f"apps.{name}.app").APP

@@ -1,0 +1,1 @@
+"""Image classification: the template app."""

@@ -1,0 +1,266 @@
+"""Image classification with any registered CNN or MLP.
+
+python -m apps.classify train --profile quick            # LeNet-5 on digits
+python -m apps.classify train --set model=vgg16 --set data=cifar10
+python -m apps.classify predict --run-dir DIR a.png b.jpg
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dltoolkit.data.images import (
+    decode_image,
+    load_images,
+    make_pipeline,
+    prepare_image,
+)
+from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.models import get_builder
+from dltoolkit.training.app import App, Evaluation, Pipelines
+from dltoolkit.training.config import TrainConfig
+from dltoolkit.training.export import export_saved_model, load_export
+from dltoolkit.training.plots import plot_confusion_matrix, plot_image_grid
+from dltoolkit.training.report import markdown_table
+
+# Builder options the config passes through when set (None: builder default).
+BUILDER_OPTIONS = (
+    "activation",
+    "kernel_initializer",
+    "regularizer",
+    "regularization",
+    "dropout",
+    "batch_norm",
+    "hidden_units",
+)
+
+
+@dataclasses.dataclass
+class ClassifyConfig(TrainConfig):
+    """Config of the classification app.
+
+    Attributes:
+        data: ``digits`` (bundled), ``mnist``, ``fashion_mnist``, ``cifar10``,
+            ``tfds:NAME`` (from the TFDS data dir) or an image folder path.
+        data_dir: the TFDS data dir (default: TFDS's own).
+        model: a registered builder (``dltk models`` lists them).
+        image_size: images are resized to image_size x image_size.
+        channels: 1 or 3; None takes the data's own (3 for folders).
+        activation, kernel_initializer, regularizer, regularization, dropout,
+            batch_norm, hidden_units: builder options; None keeps the
+            builder's default.
+    """
+
+    data: str = "digits"
+    data_dir: str | None = None
+    model: str = "lenet5"
+    image_size: int = 32
+    channels: int | None = None
+    activation: str | None = None
+    kernel_initializer: str | None = None
+    regularizer: str | None = None
+    regularization: float | None = None
+    dropout: float | None = None
+    batch_norm: bool | None = None
+    hidden_units: tuple[int, ...] | None = None
+
+
+PROFILES = {
+    "smoke": dict(epochs=1, batch_size=64),
+    "quick": dict(epochs=30, batch_size=32, early_stopping_patience=6),
+    "full": dict(
+        epochs=100,
+        batch_size=64,
+        early_stopping_patience=15,
+        schedule="performance",
+        perf_patience=4,
+    ),
+}
+
+NATIVE_CHANNELS = {"digits": 1, "mnist": 1, "fashion_mnist": 1, "cifar10": 3}
+
+
+class ClassifyApp(App):
+    name = "classify"
+    config_cls = ClassifyConfig
+    profiles = PROFILES
+    headline = "accuracy"
+    objective = "val_accuracy"
+
+    # === Data ===
+
+    def load_data(self, config):
+        data = load_images(config.data, data_dir=config.data_dir, seed=config.seed)
+        data.channels = config.channels or NATIVE_CHANNELS.get(config.data, 3)
+        if data.channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 or 3. Received: {data.channels}")
+        return data
+
+    def describe_data(self, data) -> str:
+        sizes = ", ".join(f"{k} {v:,}" for k, v in data.sizes.items())
+        return (
+            f"{data.source}; {len(data.class_names)} classes; {sizes} images; "
+            f"model input {data.channels} channel(s)."
+        )
+
+    def pipelines(self, config, data) -> Pipelines:
+        kwargs = dict(
+            image_size=config.image_size,
+            channels=data.channels,
+            batch_size=config.batch_size,
+            seed=config.seed,
+        )
+        return Pipelines(
+            train=make_pipeline(data.train, shuffle=True, **kwargs),
+            val=make_pipeline(data.val, shuffle=False, **kwargs),
+            steps_per_epoch=math.ceil(data.sizes["train"] / config.batch_size),
+        )
+
+    def test_pipeline(self, config, data):
+        return make_pipeline(
+            data.test,
+            image_size=config.image_size,
+            channels=data.channels,
+            batch_size=config.batch_size,
+            shuffle=False,
+        )
+
+    # === Model ===
+
+    def build_model(self, config, data):
+        builder = get_builder(config.model)
+        accepted = inspect.signature(builder).parameters
+        options = {}
+        for key in BUILDER_OPTIONS:
+            value = getattr(config, key)
+            if value is None:
+                continue
+            if key not in accepted:
+                takes = [k for k in BUILDER_OPTIONS if k in accepted]
+                raise ConfigError(
+                    f"Model {config.model!r} takes no option {key!r}; "
+                    f"it takes: {', '.join(takes)}."
+                )
+            options[key] = value
+        shape = (config.image_size, config.image_size, data.channels)
+        return builder(shape, len(data.class_names), **options)
+
+    def loss_and_metrics(self, config):
+        return "sparse_categorical_crossentropy", ["accuracy"]
+
+    # === Evaluation ===
+
+    def evaluate(self, model, data, config, run_dir: Path) -> Evaluation:
+        from sklearn.metrics import confusion_matrix
+
+        images, labels = [], []
+        for x, y in self.test_pipeline(config, data):
+            images.append(x.numpy())
+            labels.append(y.numpy())
+        images = np.concatenate(images)
+        labels = np.concatenate(labels)
+        probs = model.predict(images, batch_size=config.batch_size, verbose=0)
+        pred = probs.argmax(axis=1)
+        accuracy = float((pred == labels).mean())
+        names = data.class_names
+        matrix = confusion_matrix(labels, pred, labels=range(len(names)))
+        cm_path = plot_confusion_matrix(matrix, names, run_dir / "confusion_matrix.png")
+        show = min(16, len(images))
+        grid_path = plot_image_grid(
+            images[:show],
+            [f"{names[p]} ({names[t]})" for p, t in zip(pred[:show], labels[:show])],
+            run_dir / "test_samples.png",
+        )
+        per_class = [
+            [
+                names[i],
+                int(matrix[i].sum()),
+                float(matrix[i, i] / max(1, matrix[i].sum())),
+            ]
+            for i in range(len(names))
+        ]
+        samples = [
+            [i, names[labels[i]], names[pred[i]], float(probs[i, pred[i]])]
+            for i in range(show)
+        ]
+        sections = [
+            (
+                "Per-class accuracy",
+                markdown_table(["class", "test images", "accuracy"], per_class),
+            ),
+            (
+                "Sample predictions (test split)",
+                markdown_table(["#", "true", "predicted", "probability"], samples)
+                + "\n\nImages: `test_samples.png` (title: predicted (true)).",
+            ),
+        ]
+        return Evaluation(
+            metrics={"accuracy": accuracy, "test_examples": int(len(labels))},
+            sections=sections,
+            plots=[cm_path, grid_path],
+        )
+
+    # === Export and predict ===
+
+    def export(self, model, data, config, path: Path) -> Path:
+        size, channels = config.image_size, data.channels
+        class_names = tf.constant(data.class_names)
+
+        def preprocess(encoded):
+            return prepare_image(decode_image(encoded), size, channels)
+
+        def serve(images):
+            # (batch,) encoded bytes -> (batch, size, size, channels) floats
+            x = tf.map_fn(
+                preprocess,
+                images,
+                fn_output_signature=tf.TensorSpec([size, size, channels], tf.float32),
+            )
+            probabilities = tf.cast(model(x, training=False), tf.float32)
+            class_id = tf.argmax(probabilities, axis=-1)
+            return {
+                "label": tf.gather(class_names, class_id),
+                "class_id": class_id,
+                "probabilities": probabilities,
+            }
+
+        return export_saved_model(
+            path, model, serve, [tf.TensorSpec([None], tf.string, name="images")]
+        )
+
+    def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
+        serve = load_export(Path(run_dir) / "export")
+        blobs = []
+        for name in inputs:
+            path = Path(name)
+            if not path.is_file():
+                raise DataError(f"Image not found: {path}")
+            blobs.append(path.read_bytes())
+        try:
+            out = serve(images=tf.constant(blobs))
+        except tf.errors.InvalidArgumentError:
+            bad = [n for n, b in zip(inputs, blobs) if not _decodes(b)]
+            raise DataError(f"Unreadable image: {', '.join(bad) or inputs}") from None
+        lines = []
+        for i, name in enumerate(inputs):
+            label = out["label"][i].numpy().decode()
+            prob = float(out["probabilities"][i][out["class_id"][i]])
+            lines.append(f"{name}\t{label}\t{prob:.4f}")
+        return lines
+
+
+def _decodes(blob: bytes) -> bool:
+    try:
+        decode_image(blob)
+        return True
+    except tf.errors.InvalidArgumentError:
+        return False
+
+
+APP = ClassifyApp()

@@ -1,0 +1,1 @@
+"""Data loaders (real paths and embedded defaults), returning tf.data pipelines."""

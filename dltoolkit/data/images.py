@@ -1,0 +1,258 @@
+"""Image-classification data: embedded digits, TFDS datasets, image folders.
+
+Every loader returns :class:`ImageSplits` of unbatched ``(uint8 image, label)``
+datasets; :func:`prepare_image` turns any such image (or a decoded upload) into
+the model's float input, so training and the exported model see the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dltoolkit.errors import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+TFDS_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+@dataclasses.dataclass
+class ImageSplits:
+    """Train/validation/test splits of an image-classification dataset.
+
+    Attributes:
+        train, val, test: unbatched datasets of ``(uint8 [h, w, c], int64)``.
+        class_names: label index -> name.
+        sizes: split name -> number of examples.
+        source: a one-line description of where the data came from.
+    """
+
+    train: tf.data.Dataset
+    val: tf.data.Dataset
+    test: tf.data.Dataset
+    class_names: list[str]
+    sizes: dict[str, int]
+    source: str
+
+
+def prepare_image(image, image_size: int, channels: int):
+    """Turns a uint8 image of any size and 1, 3 or 4 channels into model input.
+
+    Args:
+        image: ``uint8 [h, w, c]`` tensor.
+        image_size: side of the square output.
+        channels: 1 (grayscale) or 3 (RGB).
+
+    Returns:
+        ``float32 [image_size, image_size, channels]`` in [0, 1].
+    """
+    image = tf.image.convert_image_dtype(tf.convert_to_tensor(image), tf.float32)
+    gray = tf.equal(tf.shape(image)[-1], 1)
+    # Both branches are traced, so each must accept any channel count.
+    rgb = tf.cond(
+        gray, lambda: tf.tile(image[..., :1], [1, 1, 3]), lambda: image[..., :3]
+    )
+    image = tf.ensure_shape(rgb, [None, None, 3])
+    if channels == 1:
+        image = tf.cond(
+            gray, lambda: image[..., :1], lambda: tf.image.rgb_to_grayscale(image)
+        )
+        image = tf.ensure_shape(image, [None, None, 1])
+    return tf.image.resize(image, (image_size, image_size), antialias=True)
+
+
+def decode_image(encoded):
+    """Decodes PNG, JPEG, GIF or BMP bytes to ``uint8 [h, w, c]``."""
+    return tf.io.decode_image(encoded, expand_animations=False)
+
+
+def make_pipeline(
+    dataset: tf.data.Dataset,
+    *,
+    image_size: int,
+    channels: int,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    cache: bool = True,
+) -> tf.data.Dataset:
+    """Prepares, caches, shuffles, batches and prefetches an image split."""
+    ds = dataset.map(
+        lambda x, y: (prepare_image(x, image_size, channels), y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(4096, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _split_indices(labels, val_fraction, test_fraction, seed):
+    """Stratified train/val/test index arrays."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(labels))
+    stratify = labels if np.min(np.bincount(labels)) >= 3 else None
+    rest, test = train_test_split(
+        index, test_size=test_fraction, random_state=seed, stratify=stratify
+    )
+    rest_stratify = labels[rest] if stratify is not None else None
+    train, val = train_test_split(
+        rest, test_size=val_fraction, random_state=seed, stratify=rest_stratify
+    )
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def _from_arrays(images, labels, splits, class_names, source) -> ImageSplits:
+    datasets = [
+        tf.data.Dataset.from_tensor_slices((images[idx], labels[idx].astype("int64")))
+        for idx in splits
+    ]
+    sizes = {name: len(idx) for name, idx in zip(("train", "val", "test"), splits)}
+    return ImageSplits(*datasets, class_names=class_names, sizes=sizes, source=source)
+
+
+def load_digits(
+    *, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2
+) -> ImageSplits:
+    """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes).
+
+    Pixel values 0..16 are scaled to 0..255; :func:`prepare_image` resizes.
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    digits = sk_load_digits()
+    images = np.round(digits.images * (255.0 / 16.0)).astype("uint8")[..., None]
+    labels = digits.target.astype("int64")
+    splits = _split_indices(labels, val_fraction, test_fraction, seed)
+    return _from_arrays(
+        images,
+        labels,
+        splits,
+        [str(d) for d in range(10)],
+        "scikit-learn digits (8x8 grayscale, bundled)",
+    )
+
+
+def _count(ds: tf.data.Dataset) -> int:
+    """Number of elements, from the cardinality when known."""
+    n = int(ds.cardinality())
+    return n if n >= 0 else sum(1 for _ in ds)
+
+
+def load_tfds(
+    name: str, *, data_dir: str | None = None, val_fraction: float = 0.1
+) -> ImageSplits:
+    """An image dataset from the TFDS data dir (never downloads).
+
+    Args:
+        name: a TFDS name with ``image`` and ``label`` features, e.g. ``mnist``.
+        data_dir: the TFDS data dir (default: ``$TFDS_DATA_DIR`` or
+            ``~/tensorflow_datasets``).
+        val_fraction: share of ``train`` held out for validation when the
+            dataset has no validation split.
+    """
+    import tensorflow_datasets as tfds
+
+    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+        info = builder.info
+        if "validation" in info.splits:
+            split_names = ["train", "validation", "test"]
+        else:
+            pct = round(100 * (1 - val_fraction))
+            split_names = [f"train[:{pct}%]", f"train[{pct}%:]", "test"]
+        splits = tfds.load(
+            name,
+            split=split_names,
+            data_dir=data_dir,
+            download=False,
+            as_supervised=True,
+        )
+        sizes = {key: _count(ds) for key, ds in zip(("train", "val", "test"), splits)}
+    except (AssertionError, tfds.core.registered.DatasetNotFoundError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise DataError(
+            f"TFDS dataset {name!r} is not in the TFDS data dir {where} "
+            f"(nothing is downloaded at run time): {first}"
+        ) from None
+    class_names = list(info.features["label"].names)
+    return ImageSplits(
+        *splits, class_names=class_names, sizes=sizes, source=f"TFDS {name} ({where})"
+    )
+
+
+def load_image_folder(
+    path: os.PathLike,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+) -> ImageSplits:
+    """A folder with one sub-folder of images per class.
+
+    Every file is checked up front, so an unreadable image fails with its path
+    before training starts.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"Image folder not found: {root}")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir())
+    files, labels = [], []
+    for label, class_dir in enumerate(class_dirs):
+        for file in sorted(class_dir.iterdir()):
+            if file.suffix.lower() in IMAGE_EXTENSIONS:
+                files.append(str(file))
+                labels.append(label)
+    if len(class_dirs) < 2 or not files:
+        raise DataError(
+            f"Image folder {root} needs one sub-folder of images per class "
+            f"(at least 2 classes with {', '.join(IMAGE_EXTENSIONS)} files); "
+            f"found {len(class_dirs)} sub-folders and {len(files)} images."
+        )
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                img.verify()
+        except (OSError, UnidentifiedImageError, SyntaxError):
+            raise DataError(f"Unreadable image: {file}") from None
+    labels = np.asarray(labels, dtype="int64")
+    splits = _split_indices(labels, val_fraction, test_fraction, seed)
+    files = np.asarray(files)
+    datasets = []
+    for idx in splits:
+        ds = tf.data.Dataset.from_tensor_slices((files[idx], labels[idx]))
+        datasets.append(ds.map(lambda f, y: (decode_image(tf.io.read_file(f)), y)))
+    sizes = {name: len(idx) for name, idx in zip(("train", "val", "test"), splits)}
+    return ImageSplits(
+        *datasets,
+        class_names=[d.name for d in class_dirs],
+        sizes=sizes,
+        source=f"image folder {root}",
+    )
+
+
+def load_images(
+    source: str, *, data_dir: str | None = None, seed: int = 0
+) -> ImageSplits:
+    """Dispatches ``digits``, a TFDS name (``mnist``, ``tfds:NAME``) or a folder."""
+    if source == "digits":
+        return load_digits(seed=seed)
+    if source.startswith("tfds:"):
+        return load_tfds(source[len("tfds:") :], data_dir=data_dir)
+    if source in TFDS_IMAGE_DATASETS:
+        return load_tfds(source, data_dir=data_dir)
+    if os.sep in source or Path(source).exists():
+        return load_image_folder(source, seed=seed)
+    raise DataError(
+        f"Unknown data source {source!r}. Valid: digits, "
+        f"{', '.join(TFDS_IMAGE_DATASETS)}, tfds:NAME, or an image folder path."
+    )

@@ -1,0 +1,1 @@
+"""Fit runner, configs, export, reports and the app command line."""

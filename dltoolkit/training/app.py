@@ -1,0 +1,297 @@
+"""The app contract: one command line shared by every application.
+
+An app subclasses :class:`App` and fills in its hooks (data, model, metrics,
+export, predict); :func:`main` gives it the commands every app answers::
+
+    python -m apps.NAME train    --profile P [--run-dir DIR] [--set KEY=VALUE ...]
+    python -m apps.NAME evaluate --run-dir DIR
+    python -m apps.NAME predict  --run-dir DIR INPUT [INPUT ...]
+    python -m apps.NAME export   --run-dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from dltoolkit.errors import ConfigError, UserError
+from dltoolkit.optim.diagnosis import diagnose, plot_learning_curves
+from dltoolkit.training import runner
+from dltoolkit.training.config import PROFILES, load_config, resolve_config, save_config
+from dltoolkit.training.export import EXPORT_DIR
+from dltoolkit.training.report import read_metrics, write_metrics, write_report
+
+CONFIG_FILE = "config.json"
+
+
+@dataclasses.dataclass
+class Pipelines:
+    """Batched data an app hands to the runner."""
+
+    train: Any
+    val: Any
+    steps_per_epoch: int
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What an app's ``evaluate`` returns: metrics plus report material."""
+
+    metrics: dict
+    sections: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    plots: list[Path] = dataclasses.field(default_factory=list)
+
+
+class App:
+    """Base of every application; subclasses fill in the hooks below.
+
+    Attributes:
+        name: the app's name (``apps/<name>``, ``runs/<name>/``).
+        config_cls: the app's config dataclass (a ``TrainConfig``).
+        profiles: profile name -> field values (``smoke``, ``quick``, ``full``).
+        headline: the metric the demo table and tuning report lead with.
+        objective: the default tuning objective (a Keras log name).
+    """
+
+    name: str = ""
+    config_cls: type = None
+    profiles: dict[str, dict] = {}
+    headline: str = ""
+    objective: str = "val_loss"
+
+    # === Hooks ===
+
+    def load_data(self, config) -> Any:
+        """Loads the app's data for ``config``."""
+        raise NotImplementedError
+
+    def describe_data(self, data) -> str:
+        """A Markdown description of the data for the report."""
+        raise NotImplementedError
+
+    def pipelines(self, config, data) -> Pipelines:
+        """Batched train and validation pipelines."""
+        raise NotImplementedError
+
+    def build_model(self, config, data) -> keras.Model:
+        """The uncompiled model for ``config``."""
+        raise NotImplementedError
+
+    def loss_and_metrics(self, config) -> tuple[Any, list]:
+        """The Keras loss and metrics to compile with."""
+        raise NotImplementedError
+
+    def evaluate(self, model, data, config, run_dir: Path) -> Evaluation:
+        """Held-out test metrics, samples and plots."""
+        raise NotImplementedError
+
+    def export(self, model, data, config, path: Path) -> Path:
+        """Writes the raw-input SavedModel to ``path``."""
+        raise NotImplementedError
+
+    def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
+        """Runs the export on raw ``inputs``; returns one output line each."""
+        raise NotImplementedError
+
+    # === Flow ===
+
+    def resolve(self, profile: str, overrides=()):
+        """The config for ``profile`` with ``key=value`` overrides."""
+        return resolve_config(self.config_cls, self.profiles, profile, overrides)
+
+    def fit(self, config, data, run_dir: Path, *, extra_callbacks=(), verbose=None):
+        """Builds, compiles and trains in ``run_dir`` (resumable)."""
+        pipes = self.pipelines(config, data)
+        loss, metrics = self.loss_and_metrics(config)
+        return runner.fit(
+            lambda: self.build_model(config, data),
+            pipes.train,
+            pipes.val,
+            config=config,
+            run_dir=run_dir,
+            steps_per_epoch=pipes.steps_per_epoch,
+            loss=loss,
+            metrics=metrics,
+            extra_callbacks=extra_callbacks,
+            verbose=verbose,
+        )
+
+    def train(
+        self, config, run_dir: os.PathLike, *, profile: str = "custom", verbose=None
+    ):
+        """The whole job: fit, evaluate, export, report. Returns the metrics."""
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config_path = run_dir / CONFIG_FILE
+        if config_path.is_file():
+            previous = load_config(self.config_cls, config_path)
+            if _architecture_differs(previous, config):
+                raise ConfigError(
+                    f"{run_dir} holds a run with a different config; "
+                    "use a new --run-dir or the same settings to resume."
+                )
+        save_config(config, config_path, app=self.name, profile=profile)
+        data = self.load_data(config)
+        result = self.fit(config, data, run_dir, verbose=verbose)
+        return self._finish(result.model, data, config, run_dir, profile, result)
+
+    def evaluate_run(self, run_dir: os.PathLike) -> dict:
+        """Recomputes ``run_dir/metrics.json`` from the saved model."""
+        run_dir = Path(run_dir)
+        config, profile = self.load_run_config(run_dir)
+        data = self.load_data(config)
+        model = runner.load_trained_model(run_dir)
+        return self._finish(model, data, config, run_dir, profile, None, export=False)
+
+    def export_run(self, run_dir: os.PathLike) -> Path:
+        """Re-exports the saved model of ``run_dir``."""
+        run_dir = Path(run_dir)
+        config, _ = self.load_run_config(run_dir)
+        data = self.load_data(config)
+        model = runner.load_trained_model(run_dir)
+        return self.export(model, data, config, run_dir / EXPORT_DIR)
+
+    def load_run_config(self, run_dir: Path):
+        """The config and profile a run was trained with."""
+        import json
+
+        path = Path(run_dir) / CONFIG_FILE
+        config = load_config(self.config_cls, path)
+        profile = json.loads(path.read_text()).get("profile", "custom")
+        return config, profile
+
+    def _finish(self, model, data, config, run_dir, profile, result, export=True):
+        evaluation = self.evaluate(model, data, config, run_dir)
+        state = runner.read_state(run_dir)
+        metrics = {
+            **evaluation.metrics,
+            "train_seconds": round(state["train_seconds"], 2),
+            "epochs": state["epochs"],
+            "profile": profile,
+        }
+        history = runner.read_history(run_dir)
+        sections = list(evaluation.sections)
+        plots = list(evaluation.plots)
+        if len(history.get("loss", [])) >= 2:
+            diagnosis = diagnose(history)
+            metrics["fit_diagnosis"] = diagnosis.kind
+            plots.insert(
+                0,
+                plot_learning_curves(
+                    history, run_dir / "learning_curves.png", diagnosis=diagnosis
+                ),
+            )
+            sections.insert(0, ("Learning-curve diagnosis", _diagnosis_text(diagnosis)))
+        if export:
+            export_path = self.export(model, data, config, run_dir / EXPORT_DIR)
+            metrics["export"] = str(export_path)
+        elif "export" in read_metrics(run_dir):
+            metrics["export"] = read_metrics(run_dir)["export"]
+        write_metrics(run_dir, metrics)
+        write_report(
+            run_dir,
+            title=f"{self.name}: {profile} run",
+            config=config,
+            data=self.describe_data(data),
+            model=f"`{model.name}`: {model.count_params():,} parameters",
+            metrics=metrics,
+            sections=sections,
+            plots=plots,
+        )
+        return metrics
+
+
+def _diagnosis_text(diagnosis) -> str:
+    gap = diagnosis.generalization_gap
+    gap_text = "n/a" if gap is None else f"{gap:.4f}"
+    return (
+        f"**{diagnosis.kind}**: {diagnosis.reasons}\n\n"
+        f"Best epoch: {diagnosis.best_epoch + 1}; generalization gap "
+        f"(final val_loss - loss): {gap_text}."
+    )
+
+
+# Fields that may change between a run and its resumption.
+_RESUMABLE_FIELDS = {"epochs", "early_stopping_patience", "strategy", "jit_compile"}
+
+
+def _architecture_differs(previous, config) -> bool:
+    a, b = dataclasses.asdict(previous), dataclasses.asdict(config)
+    return any(a[k] != b.get(k) for k in a if k not in _RESUMABLE_FIELDS)
+
+
+def default_run_dir(app_name: str) -> Path:
+    """``runs/<app>/<timestamp>/``."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / app_name / stamp
+
+
+def _parser(app: App) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"python -m apps.{app.name}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train, evaluate, export and report")
+    train.add_argument("--profile", default="quick", help=f"one of {PROFILES}")
+    train.add_argument("--run-dir", type=Path, default=None)
+    train.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
+    )
+    for flag in ("--strategy",):
+        train.add_argument(flag, default=None, help="default or mirrored")
+    train.add_argument("--mixed-precision", action="store_true")
+    train.add_argument("--jit-compile", action="store_true")
+    evaluate = sub.add_parser("evaluate", help="recompute DIR/metrics.json")
+    evaluate.add_argument("--run-dir", type=Path, required=True)
+    predict = sub.add_parser("predict", help="run the export on raw inputs")
+    predict.add_argument("--run-dir", type=Path, required=True)
+    predict.add_argument("inputs", nargs="+")
+    export = sub.add_parser("export", help="rewrite DIR/export")
+    export.add_argument("--run-dir", type=Path, required=True)
+    return parser
+
+
+def main(app: App, argv=None) -> int:
+    """Runs one app command; user mistakes exit 2 with one line on stderr."""
+    args = _parser(app).parse_args(argv)
+    try:
+        if args.command == "train":
+            overrides = list(args.overrides)
+            if args.strategy:
+                overrides.append(f"strategy={args.strategy}")
+            if args.mixed_precision:
+                overrides.append("mixed_precision=true")
+            if args.jit_compile:
+                overrides.append("jit_compile=true")
+            config = app.resolve(args.profile, overrides)
+            run_dir = args.run_dir or default_run_dir(app.name)
+            start = time.perf_counter()
+            metrics = app.train(config, run_dir, profile=args.profile)
+            print(f"run dir: {run_dir}")
+            print(f"metrics: {_short(metrics)} ({time.perf_counter() - start:.1f}s)")
+        elif args.command == "evaluate":
+            metrics = app.evaluate_run(args.run_dir)
+            print(f"metrics: {_short(metrics)}")
+        elif args.command == "predict":
+            for line in app.predict(args.run_dir, args.inputs):
+                print(line)
+        elif args.command == "export":
+            print(f"export: {app.export_run(args.run_dir)}")
+    except (UserError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _short(metrics: dict) -> str:
+    return ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in metrics.items()
+        if k != "export"
+    )

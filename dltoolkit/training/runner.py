@@ -1,0 +1,267 @@
+"""The fit runner: strategy, compile, callbacks, resume, timing."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from dltoolkit.errors import ConfigError, TrainingDiverged
+from dltoolkit.optim.config import make_optimizer
+from dltoolkit.training.config import write_text_atomic
+
+STRATEGIES = ("default", "mirrored")
+HISTORY_FILE = "history.csv"
+STATE_FILE = "train_state.json"
+BEST_WEIGHTS = "checkpoints/best.weights.h5"
+MODEL_FILE = "model.keras"
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes:
+        model: the trained model, with the best validation weights loaded.
+        history: metric name -> per-epoch values, over all resumed sessions.
+        train_seconds: wall time spent in ``fit`` over all sessions.
+        epochs: epochs completed.
+        resumed: whether this call continued an earlier, interrupted run.
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    train_seconds: float
+    epochs: int
+    resumed: bool
+
+
+def get_strategy(name: str) -> tf.distribute.Strategy:
+    """Returns the tf.distribute strategy called ``name``."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    raise ConfigError(
+        f"Unknown strategy {name!r}. Valid strategies: {', '.join(STRATEGIES)}."
+    )
+
+
+@contextlib.contextmanager
+def precision_policy(mixed: bool):
+    """Sets the mixed-precision policy for the block (float16 on GPU, else bf16)."""
+    previous = keras.config.dtype_policy()
+    if mixed:
+        on_gpu = bool(tf.config.list_physical_devices("GPU"))
+        keras.config.set_dtype_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN/inf loss and remembers where it happened."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.where: str | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = f"epoch {self.epoch + 1}, batch {batch + 1}"
+            self.model.stop_training = True
+
+
+class _StateWriter(keras.callbacks.Callback):
+    """Records completed epochs and accumulated training time after each epoch."""
+
+    def __init__(self, path: Path, previous_seconds: float):
+        super().__init__()
+        self.path = path
+        self.previous_seconds = previous_seconds
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self.previous_seconds + time.perf_counter() - self.start
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = {"epochs": epoch + 1, "train_seconds": self.elapsed(), "done": False}
+        write_text_atomic(self.path, json.dumps(state) + "\n")
+
+
+def read_state(run_dir: os.PathLike) -> dict:
+    """The training state of a run dir (epochs done, seconds, done flag)."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        return {"epochs": 0, "train_seconds": 0.0, "done": False}
+    return json.loads(path.read_text())
+
+
+def read_history(run_dir: os.PathLike) -> dict[str, list[float]]:
+    """Reads the CSV history, keeping the last row written for each epoch."""
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        return {}
+    rows: dict[int, dict] = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            rows[int(row["epoch"])] = row
+    history: dict[str, list[float]] = {}
+    for epoch in sorted(rows):
+        for key, value in rows[epoch].items():
+            if key != "epoch" and value not in (None, ""):
+                history.setdefault(key, []).append(float(value))
+    return history
+
+
+def _progress_verbosity() -> int:
+    """A progress bar on a terminal, one line per epoch in logs."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def fit(
+    build_model: Callable[[], keras.Model],
+    train_data: tf.data.Dataset,
+    val_data: tf.data.Dataset | None,
+    *,
+    config,
+    run_dir: os.PathLike,
+    steps_per_epoch: int,
+    loss,
+    metrics=(),
+    extra_callbacks=(),
+    verbose: int | None = None,
+) -> FitResult:
+    """Compiles and trains a model in ``run_dir``, resuming if it was interrupted.
+
+    The run dir receives ``backup/`` (BackupAndRestore state, so a killed run
+    resumes at its last completed epoch), ``checkpoints/best.weights.h5``,
+    ``history.csv``, ``logs/`` (TensorBoard), ``train_state.json`` and, at the
+    end, ``model.keras``. A run that already finished is not trained again:
+    its saved model is loaded, unless ``config.epochs`` grew.
+
+    Args:
+        build_model: returns the uncompiled model (called inside the strategy
+            scope).
+        train_data: batched training pipeline.
+        val_data: batched validation pipeline, or None.
+        config: a :class:`~dltoolkit.training.config.TrainConfig`.
+        run_dir: the run directory.
+        steps_per_epoch: batches per epoch (schedules count steps).
+        loss: Keras loss.
+        metrics: Keras metrics.
+        extra_callbacks: appended to the runner's callbacks.
+        verbose: Keras verbosity; default is a progress bar on a terminal.
+
+    Returns:
+        A :class:`FitResult`.
+
+    Raises:
+        TrainingDiverged: the loss became NaN or infinite.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = read_state(run_dir)
+    strategy = get_strategy(config.strategy)
+    with precision_policy(config.mixed_precision), strategy.scope():
+        model = build_model()
+        optimizer, schedule_callbacks = make_optimizer(config, steps_per_epoch)
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=list(metrics),
+            jit_compile=config.jit_compile,
+        )
+    model_path = run_dir / MODEL_FILE
+    if state["done"] and state["epochs"] >= config.epochs and model_path.is_file():
+        model.load_weights(model_path)
+        return FitResult(
+            model, read_history(run_dir), state["train_seconds"], state["epochs"], True
+        )
+
+    monitor = config.early_stopping_monitor if val_data is not None else "loss"
+    best_path = run_dir / BEST_WEIGHTS
+    best_path.parent.mkdir(parents=True, exist_ok=True)
+    guard = NaNGuard()
+    state_writer = _StateWriter(run_dir / STATE_FILE, state["train_seconds"])
+    callbacks = [
+        guard,
+        keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True),
+        keras.callbacks.ModelCheckpoint(
+            str(best_path),
+            monitor=monitor,
+            save_best_only=True,
+            save_weights_only=True,
+        ),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
+        *schedule_callbacks,
+        *extra_callbacks,
+    ]
+    if config.early_stopping_patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=config.early_stopping_patience
+            )
+        )
+    # Last, so the backup is written only after the epoch's other records.
+    callbacks += [
+        state_writer,
+        keras.callbacks.BackupAndRestore(
+            str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False
+        ),
+    ]
+    with precision_policy(config.mixed_precision):
+        model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=_progress_verbosity() if verbose is None else verbose,
+        )
+    if guard.where is not None:
+        raise TrainingDiverged(
+            f"Training diverged: the loss became NaN or infinite at {guard.where}. "
+            f"Lower learning_rate (now {config.learning_rate}) or set clipnorm."
+        )
+    if best_path.is_file():
+        model.load_weights(best_path)
+    history = read_history(run_dir)
+    epochs = len(history.get("loss", []))
+    seconds = state_writer.elapsed()
+    _save_model_atomic(model, model_path)
+    write_text_atomic(
+        run_dir / STATE_FILE,
+        json.dumps({"epochs": epochs, "train_seconds": seconds, "done": True}) + "\n",
+    )
+    return FitResult(model, history, seconds, epochs, state["epochs"] > 0)
+
+
+def _save_model_atomic(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def load_trained_model(run_dir: os.PathLike) -> keras.Model:
+    """Loads ``run_dir/model.keras`` written at the end of :func:`fit`."""
+    path = Path(run_dir) / MODEL_FILE
+    if not path.is_file():
+        raise ConfigError(f"No trained model at {path}: run `train` first.")
+    return keras.saving.load_model(path)
