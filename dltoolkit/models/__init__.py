@@ -4,7 +4,14 @@ Every builder module is imported here so that nothing goes missing from the
 registry.
 """
 
-from dltoolkit.models import mlp  # noqa: F401
+from dltoolkit.models import (  # noqa: F401
+    alexnet,
+    googlenet,
+    lenet,
+    mlp,
+    resnet,
+    vgg,
+)
 from dltoolkit.models.registry import (
     BuilderInfo,
     builder_info,

@@ -23,6 +23,10 @@ class BuilderInfo:
             the canonical size, or None.
         min_input: the smallest (height, width) the builder accepts, or None.
         family: ``"mlp"`` or ``"cnn"`` (later: ``"rnn"``, ...).
+        published_counts: what ``published_params`` counts: ``"all"`` weights,
+            as Keras's ``count_params()`` (batch-norm moving statistics
+            included), or only the ``"trainable"`` ones, as PyTorch's
+            ``parameters()`` (torchvision's figures).
     """
 
     name: str
@@ -32,6 +36,7 @@ class BuilderInfo:
     published_params: int | None = None
     min_input: tuple[int, int] | None = None
     family: str = "cnn"
+    published_counts: str = "all"
 
 
 _REGISTRY: dict[str, BuilderInfo] = {}
@@ -45,8 +50,14 @@ def register(
     published_params: int | None = None,
     min_input: tuple[int, int] | None = None,
     family: str = "cnn",
+    published_counts: str = "all",
 ) -> Callable[[Builder], Builder]:
     """Registers a builder under ``name``; use as a decorator."""
+    if published_counts not in ("all", "trainable"):
+        raise ValueError(
+            "published_counts must be 'all' or 'trainable'. "
+            f"Received: published_counts={published_counts!r}"
+        )
 
     def decorate(fn: Builder) -> Builder:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
@@ -59,6 +70,7 @@ def register(
             published_params=published_params,
             min_input=min_input,
             family=family,
+            published_counts=published_counts,
         )
         return fn
 
