@@ -178,6 +178,15 @@ def fit(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state = read_state(run_dir)
+    model_path = run_dir / MODEL_FILE
+    if state["done"] and state["epochs"] >= config.epochs and model_path.is_file():
+        return FitResult(
+            load_trained_model(run_dir),
+            read_history(run_dir),
+            state["train_seconds"],
+            state["epochs"],
+            True,
+        )
     strategy = get_strategy(config.strategy)
     with precision_policy(config.mixed_precision), strategy.scope():
         model = build_model()
@@ -187,12 +196,6 @@ def fit(
             loss=loss,
             metrics=list(metrics),
             jit_compile=config.jit_compile,
-        )
-    model_path = run_dir / MODEL_FILE
-    if state["done"] and state["epochs"] >= config.epochs and model_path.is_file():
-        model.load_weights(model_path)
-        return FitResult(
-            model, read_history(run_dir), state["train_seconds"], state["epochs"], True
         )
 
     monitor = config.early_stopping_monitor if val_data is not None else "loss"

@@ -1,0 +1,80 @@
+"""Search spaces, all in one place.
+
+Each app has an architecture space; every app shares the optimizer/schedule
+space. A space maps a keras-tuner ``hp`` to config overrides, so the same app
+code trains with fixed values and with a trial's ``hp``.
+"""
+
+from __future__ import annotations
+
+from dltoolkit.errors import ConfigError
+from dltoolkit.optim import OPTIMIZERS, SCHEDULES
+
+
+def _active(values: dict) -> dict:
+    """Drops the hyperparameters of inactive conditional branches (None)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def optimizer_space(hp, config) -> dict:
+    """The course's optimizers and learning-rate schedules.
+
+    The schedules' own parameters are conditional on the schedule chosen.
+    """
+    values = {
+        "optimizer": hp.Choice("optimizer", list(OPTIMIZERS), default="adam"),
+        "learning_rate": hp.Float(
+            "learning_rate", 1e-4, 1e-1, sampling="log", default=1e-3
+        ),
+        "schedule": hp.Choice("schedule", list(SCHEDULES), default="constant"),
+    }
+    with hp.conditional_scope("schedule", ["power", "exponential"]):
+        values["decay_epochs"] = hp.Float("decay_epochs", 1.0, 50.0, sampling="log")
+    with hp.conditional_scope("schedule", ["power"]):
+        values["decay_power"] = hp.Float("decay_power", 0.5, 2.0)
+    with hp.conditional_scope("schedule", ["piecewise"]):
+        values["piecewise_factor"] = hp.Choice("piecewise_factor", [0.1, 0.3, 0.5])
+    with hp.conditional_scope("schedule", ["performance"]):
+        values["perf_factor"] = hp.Choice("perf_factor", [0.1, 0.2, 0.5])
+        values["perf_patience"] = hp.Int("perf_patience", 1, 5)
+    if values["schedule"] == "piecewise":
+        # Step down at half and three quarters of the run.
+        epochs = max(2, config.epochs)
+        values["piecewise_boundaries"] = tuple(
+            sorted({max(1, epochs // 2), max(2, 3 * epochs // 4)})
+        )
+    return _active(values)
+
+
+def classify_space(hp, config) -> dict:
+    """LeNet-5 or an MLP, with the slides' activations and regularization."""
+    values = {
+        "model": hp.Choice("model", ["lenet5", "mlp"], default="lenet5"),
+        "activation": hp.Choice(
+            "activation", ["relu", "tanh", "elu", "leaky_relu", "selu"], default="relu"
+        ),
+        "dropout": round(hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0), 2),
+        "batch_norm": hp.Boolean("batch_norm", default=False),
+    }
+    with hp.conditional_scope("model", ["mlp"]):
+        width = hp.Int("mlp_width", 32, 256, sampling="log")
+        depth = hp.Int("mlp_depth", 1, 3)
+    if width is not None:
+        values["hidden_units"] = (width,) * depth
+    return _active(values)
+
+
+ARCHITECTURE_SPACES = {"classify": classify_space}
+
+
+def search_space(app_name: str, hp, config) -> dict:
+    """Config overrides for one trial: the app's architecture plus the optimizer."""
+    if app_name not in ARCHITECTURE_SPACES:
+        raise ConfigError(
+            f"No search space for app {app_name!r}. "
+            f"Apps with one: {', '.join(ARCHITECTURE_SPACES)}."
+        )
+    return {
+        **ARCHITECTURE_SPACES[app_name](hp, config),
+        **optimizer_space(hp, config),
+    }
