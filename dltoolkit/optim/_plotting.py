@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 
 from matplotlib.figure import Figure
 
@@ -18,15 +18,12 @@ def new_figure(nrows=1, ncols=1, *, width=6.0, height=4.0):
 def save_figure(fig, path):
     """Writes ``fig`` as a PNG to ``path`` through a temporary file."""
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
     try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=100)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        raise
     return path

@@ -8,17 +8,21 @@ relative, so they do not depend on the scale of the loss:
   ``MIN_TAIL_EPOCHS`` epochs);
 * a curve's *relative slope* is the least-squares slope over the tail divided
   by the curve's largest absolute value (fraction of its scale per epoch);
-* the *relative gap* is ``(val_loss - loss) / val_loss`` at the last epoch;
-* the *rise* is how far the last validation loss lies above its minimum,
-  relative to that minimum.
+* the *relative gap* is ``(val_loss - loss) / val_loss``, averaged over the
+  tail (averages make one noisy epoch harmless);
+* the *rise* is how far the tail's mean validation loss lies above the
+  minimum validation loss, as a fraction of the validation curve's scale
+  (relative to the minimum itself, ordinary epoch-to-epoch noise around a
+  small minimum would look like a large rise).
 
 The rules, in order (the first that matches decides):
 
 1. underfit (flat): the training loss improved by less than ``FLAT_TOL`` of
    its scale over the whole run ("remains flat regardless of training");
 2. overfit: the validation loss rose more than ``RISE_TOL`` above its minimum,
-   the minimum lies before the tail, and the gap grew since that minimum
-   ("validation loss decreases to a point and begins increasing again");
+   the minimum lies before the tail, and the tail's mean gap exceeds the gap
+   at the minimum ("validation loss decreases to a point and begins
+   increasing again");
 3. overfit: the relative gap exceeds ``GAP_TOL`` (validation loss stays far
    above a training loss that keeps getting better);
 4. underfit (not converged): the training or validation loss still falls
@@ -44,7 +48,7 @@ TAIL_FRACTION = 0.2
 MIN_TAIL_EPOCHS = 2
 SLOPE_TOL = 0.01
 FLAT_TOL = 0.1
-RISE_TOL = 0.1
+RISE_TOL = 0.05
 GAP_TOL = 0.5
 
 KINDS = ("underfit", "overfit", "good_fit")
@@ -127,11 +131,14 @@ def diagnose(history, *, loss="loss", val_loss="val_loss"):
         best_epoch = int(np.argmin(val))
         final_val = float(val[-1])
         gap = final_val - final_loss
+        val_tail = val[-tail:].mean()
+        tail_gap = (val[-tail:] - train[-tail:]).mean()
         details.update(
             val_fall_per_epoch=-_relative_slope(val, tail),
-            val_rise=(val[-1] - val[best_epoch]) / max(abs(val[best_epoch]), _EPS),
-            relative_gap=gap / max(abs(final_val), _EPS),
-            gap_at_best=float(val[best_epoch] - train[best_epoch]),
+            val_rise=(val_tail - val[best_epoch]) / max(np.abs(val).max(), _EPS),
+            tail_gap=tail_gap,
+            relative_gap=tail_gap / max(abs(val_tail), _EPS),
+            gap_at_best=val[best_epoch] - train[best_epoch],
         )
     kind, reasons = _classify(details, best_epoch, gap)
     return Diagnosis(
@@ -141,7 +148,10 @@ def diagnose(history, *, loss="loss", val_loss="val_loss"):
         final_loss=final_loss,
         final_val_loss=final_val,
         reasons=reasons,
-        details={k: (float(v) if k != "epochs" else v) for k, v in details.items()},
+        details={
+            k: v if k in ("epochs", "tail_epochs") else float(v)
+            for k, v in details.items()
+        },
     )
 
 
@@ -157,26 +167,33 @@ def _classify(d, best_epoch, gap):
     has_val = "val_rise" in d
     if has_val:
         rise, rel_gap = d["val_rise"], d["relative_gap"]
-        if rise > RISE_TOL and best_epoch <= n - 1 - tail and gap > d["gap_at_best"]:
+        tail_gap = d["tail_gap"]
+        if (
+            rise > RISE_TOL
+            and best_epoch <= n - 1 - tail
+            and tail_gap > d["gap_at_best"]
+        ):
             return "overfit", (
                 f"validation loss bottomed at epoch {best_epoch} and then rose "
-                f"{pct(rise)} above its minimum (> {pct(RISE_TOL)}) while the gap "
-                f"grew from {d['gap_at_best']:.4g} to {gap:.4g}"
+                f"{pct(rise)} of its scale above its minimum (> {pct(RISE_TOL)}) "
+                "while the gap "
+                f"grew from {d['gap_at_best']:.4g} to {tail_gap:.4g}"
             )
         if rel_gap > GAP_TOL:
             return "overfit", (
-                f"validation loss stays far above training loss: the gap {gap:.4g} "
-                f"is {pct(rel_gap)} of the validation loss (> {pct(GAP_TOL)})"
+                f"validation loss stays far above training loss: the gap "
+                f"{tail_gap:.4g} is {pct(rel_gap)} of the validation loss "
+                f"(> {pct(GAP_TOL)})"
             )
     falling = []
     if d["train_fall_per_epoch"] > SLOPE_TOL:
-        falling.append(f"training loss by {pct(d['train_fall_per_epoch'])}")
+        falling.append(f"training loss fell {pct(d['train_fall_per_epoch'])}")
     if has_val and d["val_fall_per_epoch"] > SLOPE_TOL:
-        falling.append(f"validation loss by {pct(d['val_fall_per_epoch'])}")
+        falling.append(f"validation loss fell {pct(d['val_fall_per_epoch'])}")
     if falling:
         return "underfit", (
             f"not converged: over the last {tail} epochs the "
-            + " and ".join(falling)
+            + " and the ".join(falling)
             + f" of its scale per epoch (> {pct(SLOPE_TOL)}); train longer or "
             "use a larger model"
         )
@@ -188,7 +205,7 @@ def _classify(d, best_epoch, gap):
             "cannot be judged"
         )
     return "good_fit", (
-        f"both losses are stable at the end and the gap {gap:.4g} is "
+        f"both losses are stable at the end and the gap {d['tail_gap']:.4g} is "
         f"{pct(d['relative_gap'])} of the validation loss (<= {pct(GAP_TOL)})"
     )
 

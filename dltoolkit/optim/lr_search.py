@@ -217,7 +217,7 @@ def _fine_rates(coarse_rates, best_index, num_fine):
 def _fit_arguments(data, name):
     """Turns a dataset or an ``(x, y)`` tuple into ``fit`` keyword arguments."""
     if isinstance(data, tf.data.Dataset):
-        return {"x": data}
+        return {"x": data, "shuffle": False}  # a Dataset shuffles itself
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return {"x": data[0], "y": data[1]}
     raise ValueError(

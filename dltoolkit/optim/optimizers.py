@@ -55,7 +55,7 @@ def get_optimizer(
         Course slides: Faster Optimizers (SGD with momentum, Nesterov momentum,
         Adagrad, RMSProp, Adam); gradient clipping.
     """
-    key = name.lower().strip() if isinstance(name, str) else name
+    key = name.lower().strip() if isinstance(name, str) else None
     if key not in _SPECS:
         raise ValueError(
             f"Unknown optimizer. Received: name={name!r}. "
