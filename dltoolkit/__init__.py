@@ -1,3 +1,3 @@
-"""dltoolkit: the classic deep-learning architectures and methods as Keras 3 software."""
+"""dltoolkit: classic deep-learning architectures and methods as Keras 3 software."""
 
 __version__ = "0.1.0"

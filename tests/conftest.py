@@ -27,4 +27,5 @@ def pytest_collection_modifyitems(config, items):
 def _seed_and_clear():
     keras.utils.set_random_seed(0)
     yield
-    keras.backend.clear_session()
+    # free_memory=False skips a gc.collect() that costs ~0.4 s per test.
+    keras.backend.clear_session(free_memory=False)

@@ -55,6 +55,7 @@ class ClassifyConfig(TrainConfig):
         activation, kernel_initializer, regularizer, regularization, dropout,
             batch_norm, hidden_units: builder options; None keeps the
             builder's default.
+        augment: random shift/rotation strength for training images (0: off).
     """
 
     data: str = "digits"
@@ -69,6 +70,7 @@ class ClassifyConfig(TrainConfig):
     dropout: float | None = None
     batch_norm: bool | None = None
     hidden_units: tuple[int, ...] | None = None
+    augment: float = 0.0
 
 
 PROFILES = {
@@ -117,7 +119,9 @@ class ClassifyApp(App):
             seed=config.seed,
         )
         return Pipelines(
-            train=make_pipeline(data.train, shuffle=True, **kwargs),
+            train=make_pipeline(
+                data.train, shuffle=True, augment=config.augment, **kwargs
+            ),
             val=make_pipeline(data.val, shuffle=False, **kwargs),
             steps_per_epoch=math.ceil(data.sizes["train"] / config.batch_size),
         )

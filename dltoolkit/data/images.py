@@ -79,8 +79,15 @@ def make_pipeline(
     shuffle: bool,
     seed: int = 0,
     cache: bool = True,
+    augment: float = 0.0,
 ) -> tf.data.Dataset:
-    """Prepares, caches, shuffles, batches and prefetches an image split."""
+    """Prepares, caches, shuffles, batches and prefetches an image split.
+
+    Args:
+        augment: strength of random shifts (this fraction of the side) and
+            rotations (this fraction of a half turn) applied to each batch;
+            0 turns augmentation off.
+    """
     ds = dataset.map(
         lambda x, y: (prepare_image(x, image_size, channels), y),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -89,7 +96,31 @@ def make_pipeline(
         ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(4096, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if augment > 0:
+        shift = augment_layer(augment, seed)
+        ds = ds.map(
+            lambda x, y: (shift(x, training=True), y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def augment_layer(strength: float, seed: int = 0):
+    """Random translation and rotation, as one Keras preprocessing model."""
+    import keras
+
+    if not 0 < strength < 1:
+        raise ValueError(f"augment must be in [0, 1). Received: augment={strength}")
+    return keras.Sequential(
+        [
+            keras.layers.RandomTranslation(
+                strength, strength, fill_mode="constant", seed=seed
+            ),
+            keras.layers.RandomRotation(strength / 2, fill_mode="constant", seed=seed),
+        ],
+        name="augment",
+    )
 
 
 def _split_indices(labels, val_fraction, test_fraction, seed):

@@ -64,7 +64,5 @@ def build_mlp(
     for i, units in enumerate(hidden_units, start=1):
         x = opts.dense(x, units, name=f"dense_{i}")
         x = opts.drop(x, name=f"dense_{i}_dropout")
-    outputs = classifier(
-        x, num_classes, classifier_activation=classifier_activation
-    )
+    outputs = classifier(x, num_classes, classifier_activation=classifier_activation)
     return keras.Model(inputs, outputs, name=name)

@@ -182,11 +182,14 @@ class _SpatialPReLU(layers.PReLU):
 CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", "linear", None)
 
 
-def classifier(x, num_classes: int, *, classifier_activation="softmax", name="predictions"):
+def classifier(
+    x, num_classes: int, *, classifier_activation="softmax", name="predictions"
+):
     """The output layer: ``num_classes`` units with ``classifier_activation``."""
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(
-            f"num_classes must be a positive integer. Received: num_classes={num_classes!r}"
+            "num_classes must be a positive integer. "
+            f"Received: num_classes={num_classes!r}"
         )
     if classifier_activation not in CLASSIFIER_ACTIVATIONS:
         raise _choice_error(
