@@ -73,15 +73,27 @@ class ClassifyConfig(TrainConfig):
     augment: float = 0.0
 
 
+# quick: LeNet-5 with ReLU/He and light augmentation (test accuracy >= 0.97
+# on the digits in well under a minute on 2 CPU cores).
 PROFILES = {
     "smoke": dict(epochs=1, batch_size=64),
-    "quick": dict(epochs=30, batch_size=32, early_stopping_patience=6),
+    "quick": dict(
+        epochs=40,
+        batch_size=32,
+        activation="relu",
+        kernel_initializer="he_normal",
+        augment=0.1,
+        early_stopping_patience=10,
+    ),
     "full": dict(
         epochs=100,
-        batch_size=64,
-        early_stopping_patience=15,
+        batch_size=32,
+        activation="relu",
+        kernel_initializer="he_normal",
+        augment=0.1,
+        early_stopping_patience=20,
         schedule="performance",
-        perf_patience=4,
+        perf_patience=5,
     ),
 }
 

@@ -1,6 +1,7 @@
 """Canonical parameter counts against the published figures."""
 
 import keras
+import numpy as np
 import pytest
 
 from dltoolkit.models import builder_info, get_builder
@@ -97,3 +98,37 @@ def test_format_parameter_table():
     # Right-aligned numbers end in the same column.
     assert lines[2].index("61,706") + 6 == lines[0].index("params") + 6
     keras.backend.clear_session()
+
+
+# Table 1 of Szegedy et al. (2014), "params" column, in units of K = 1024.
+GOOGLENET_TABLE1_K = {
+    "conv1": 2.7,
+    "conv2": 112,
+    "inception_3a": 159,
+    "inception_3b": 380,
+    "inception_4a": 364,
+    "inception_4b": 437,
+    "inception_4c": 463,
+    "inception_4d": 580,
+    "inception_4e": 840,
+    "inception_5a": 1072,
+    "inception_5b": 1388,
+    "predictions": 1000,
+}
+
+
+def test_googlenet_weights_match_table1_total():
+    """Our weights (no biases) total the paper's own Table 1 column.
+
+    Rows of the printed table do not all follow from its filter counts (4c
+    reads 463K where its filters give 497.5K, 5a 1072K where they give 1018K),
+    but the column total, 6,797.7K, is within 0.5% of ours (6,826.4K), and
+    so is the abstract's "6.8M" read in the same units.
+    """
+    model = get_builder("googlenet")((224, 224, 3), 1000)
+    kernels = sum(
+        int(np.prod(w.shape)) for w in model.weights if w.path.endswith("kernel")
+    )
+    ours_k = kernels / 1024
+    assert ours_k == pytest.approx(6826.4, abs=0.1)
+    assert ours_k == pytest.approx(sum(GOOGLENET_TABLE1_K.values()), rel=0.005)
