@@ -46,6 +46,25 @@ def test_two_trials_then_resume(tmp_path):
     assert _trial_dirs(tmp_path) == ["trial_0", "trial_1", "trial_2"]
 
 
+@pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
+def test_other_tuners(tuner, tmp_path):
+    summary = run_search(
+        APP,
+        tuner_name=tuner,
+        max_trials=2,
+        directory=tmp_path,
+        profile="smoke",
+        overrides=["epochs=2"],
+        objective="val_loss",
+        verbose=0,
+    )
+    assert summary["tuner"] == tuner and summary["direction"] == "min"
+    assert summary["completed_trials"] == 2
+    with open(tmp_path / "trials.csv") as f:
+        scores = [float(r["score"]) for r in csv.DictReader(f) if r["score"]]
+    assert summary["best_score"] == pytest.approx(min(scores))
+
+
 def test_spaces_cover_the_course_choices():
     hp = kt.HyperParameters()
     config = APP.resolve("smoke")
