@@ -132,15 +132,29 @@ def test_export_command_rewrites_export(classify_run):
     "argv, message",
     [
         (["train", "--profile", "huge"], "Unknown profile 'huge'"),
-        (["train", "--profile", "smoke", "--set", "nope=1"], "Unknown config key 'nope'"),
-        (["train", "--profile", "smoke", "--set", "epochs=x"], "epochs takes an integer"),
+        (
+            ["train", "--profile", "smoke", "--set", "nope=1"],
+            "Unknown config key 'nope'",
+        ),
+        (
+            ["train", "--profile", "smoke", "--set", "epochs=x"],
+            "epochs takes an integer",
+        ),
         (["train", "--profile", "smoke", "--set", "model=vgg99"], "Unknown builder"),
         (
             ["train", "--profile", "smoke", "--set", "data=/no/such/folder"],
             "Image folder not found: /no/such/folder",
         ),
         (
-            ["train", "--profile", "smoke", "--set", "model=mlp", "--set", "optimizer=x"],
+            [
+                "train",
+                "--profile",
+                "smoke",
+                "--set",
+                "model=mlp",
+                "--set",
+                "optimizer=x",
+            ],
             "Valid",
         ),
         (["evaluate", "--run-dir", "/no/such/run"], "No config found"),

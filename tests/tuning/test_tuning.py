@@ -33,7 +33,9 @@ def test_two_trials_then_resume(tmp_path):
     assert best["best_config"]["optimizer"] == best["best_hyperparameters"]["optimizer"]
     assert (tmp_path / "best" / "export" / "saved_model.pb").is_file()
     assert (tmp_path / "trials.png").is_file()
-    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "search").rglob("trial.json")}
+    mtimes = {
+        p: p.stat().st_mtime_ns for p in (tmp_path / "search").rglob("trial.json")
+    }
 
     # The same command again: nothing reruns.
     again = run_search(APP, max_trials=2, **kwargs)
