@@ -192,3 +192,41 @@ def test_cli_runs_as_module(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: Unknown profile")
+
+
+def test_trains_on_tfds_by_name(tmp_path):
+    """The TFDS path end to end (the dataset is mocked: nothing is downloaded)."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=16):
+        config = APP.resolve(
+            "smoke", ["data=mnist", f"data_dir={tmp_path}", "batch_size=8"]
+        )
+        metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
+    assert metrics["test_examples"] == 16
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "TFDS mnist" in report
+
+
+def test_trains_on_image_folder_with_color_images(tmp_path):
+    rng = np.random.default_rng(0)
+    for label in ("red", "blue"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(10):
+            image = rng.integers(0, 60, (12, 12, 3), dtype="uint8")
+            image[..., 0 if label == "red" else 2] = 255
+            Image.fromarray(image).save(tmp_path / "data" / label / f"{i}.png")
+    config = APP.resolve(
+        "smoke",
+        [f"data={tmp_path / 'data'}", "model=mlp", "image_size=16", "epochs=3"],
+    )
+    metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
+    assert metrics["test_examples"] == 4
+    serve = tf.saved_model.load(str(tmp_path / "run" / "export")).signatures[
+        "serving_default"
+    ]
+    red = np.zeros((30, 20, 3), dtype="uint8")
+    red[..., 0] = 255
+    out = serve(images=tf.constant([_png(red)]))
+    assert out["probabilities"].shape == (1, 2)
+    assert out["label"].numpy()[0].decode() in ("red", "blue")
