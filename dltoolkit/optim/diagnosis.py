@@ -6,8 +6,15 @@ relative, so they do not depend on the scale of the loss:
 
 * the *tail* is the last ``TAIL_FRACTION`` of the epochs (at least
   ``MIN_TAIL_EPOCHS`` epochs);
+* the training loss's *reference* is the lowest of its first
+  ``HEAD_EPOCHS`` epochs, and its *scale* is the largest absolute value from
+  the reference epoch on: a loss spike in the first epoch (unnormalized
+  inputs, a large initial learning rate) is thereby ignored instead of
+  looking like a large improvement;
+* the training *improvement* is ``(reference - final loss) / scale``;
 * a curve's *relative slope* is the least-squares slope over the tail divided
-  by the curve's largest absolute value (fraction of its scale per epoch);
+  by the curve's scale (fraction of its scale per epoch; the validation
+  loss's scale is its largest absolute value);
 * the *relative gap* is ``(val_loss - loss) / val_loss``, averaged over the
   tail (averages make one noisy epoch harmless);
 * the *rise* is how far the tail's mean validation loss lies above the
@@ -17,8 +24,13 @@ relative, so they do not depend on the scale of the loss:
 
 The rules, in order (the first that matches decides):
 
+0. underfit (stuck near chance level), only when ``chance_loss`` is given:
+   the final training loss is not at least ``CHANCE_TOL`` (10%) below the
+   loss of a trivial predictor, e.g. ``ln(num_classes)`` for softmax
+   cross-entropy;
 1. underfit (flat): the training loss improved by less than ``FLAT_TOL`` of
-   its scale over the whole run ("remains flat regardless of training");
+   its scale after its first epochs ("remains flat regardless of
+   training");
 2. overfit: the validation loss rose more than ``RISE_TOL`` above its minimum,
    the minimum lies before the tail, and the tail's mean gap exceeds the gap
    at the minimum ("validation loss decreases to a point and begins
@@ -30,7 +42,7 @@ The rules, in order (the first that matches decides):
    of training");
 5. otherwise good fit: both losses are stable at the end with a small gap.
 
-Without a validation loss only rules 1 and 4 apply.
+Without a validation loss only rules 0, 1 and 4 apply.
 """
 
 from __future__ import annotations
@@ -50,6 +62,8 @@ SLOPE_TOL = 0.01
 FLAT_TOL = 0.1
 RISE_TOL = 0.05
 GAP_TOL = 0.5
+HEAD_EPOCHS = 2
+CHANCE_TOL = 0.1
 
 KINDS = ("underfit", "overfit", "good_fit")
 
@@ -85,7 +99,9 @@ class Diagnosis:
         return dataclasses.asdict(self)
 
 
-def diagnose(history, *, loss="loss", val_loss="val_loss"):
+def diagnose(
+    history, *, loss="loss", val_loss="val_loss", chance_loss: float | None = None
+):
     """Classifies learning curves as underfit, overfit or good fit.
 
     Args:
@@ -93,17 +109,32 @@ def diagnose(history, *, loss="loss", val_loss="val_loss"):
         loss: the key of the training loss.
         val_loss: the key of the validation loss; if it is missing from the
             history (or None), only underfitting can be detected.
+        chance_loss: optional loss of a trivial predictor on this problem,
+            e.g. ``math.log(num_classes)`` for softmax cross-entropy with
+            balanced classes (the loss of predicting the uniform
+            distribution). When given, a final training loss that is not at
+            least ``CHANCE_TOL`` (10%) below it is diagnosed as underfit
+            ("stuck near chance level"), whatever the other rules say. It
+            must be a positive finite number; None (the default) skips the
+            check.
 
     Returns:
         A :class:`Diagnosis`. The thresholds are the module constants
-        ``TAIL_FRACTION``, ``SLOPE_TOL``, ``FLAT_TOL``, ``RISE_TOL`` and
-        ``GAP_TOL`` (see the module docstring for the rules).
+        ``TAIL_FRACTION``, ``HEAD_EPOCHS``, ``SLOPE_TOL``, ``FLAT_TOL``,
+        ``RISE_TOL``, ``GAP_TOL`` and ``CHANCE_TOL`` (see the module
+        docstring for the rules).
+
+    Raises:
+        ValueError: if the history is empty, lacks the loss, has fewer than
+            two epochs, non-finite values or curves of different lengths, or
+            if ``chance_loss`` is not a positive finite number.
 
     References:
         Course slides: Learning Curves; Underfit Learning Curves; Overfitting
         Curves; Good Fit Learning Curves (generalization gap).
     """
     logs = _history_dict(history)
+    chance_loss = _check_chance_loss(chance_loss)
     train = _curve(logs, loss, "loss")
     val = None
     if val_loss is not None and val_loss in logs:
@@ -115,14 +146,25 @@ def diagnose(history, *, loss="loss", val_loss="val_loss"):
             )
     n = len(train)
     tail = min(n - 1, max(MIN_TAIL_EPOCHS, math.ceil(TAIL_FRACTION * n)))
-    train_fall = -_relative_slope(train, tail)
-    improvement = (train[0] - train[-1]) / max(np.abs(train).max(), _EPS)
+    # The reference skips a spike in the first epoch: the best of the first
+    # HEAD_EPOCHS epochs, and the scale only counts epochs from there on.
+    ref_epoch = int(np.argmin(train[: min(HEAD_EPOCHS, n - 1)]))
+    train_scale = max(np.abs(train[ref_epoch:]).max(), _EPS)
+    train_fall = -_relative_slope(train, tail, scale=train_scale)
+    improvement = (train[ref_epoch] - train[-1]) / train_scale
     details = {
         "epochs": n,
         "tail_epochs": tail,
+        "reference_epoch": ref_epoch,
         "train_fall_per_epoch": train_fall,
         "train_improvement": improvement,
     }
+    if chance_loss is not None:
+        details.update(
+            final_loss=train[-1],
+            chance_loss=chance_loss,
+            below_chance=(chance_loss - train[-1]) / chance_loss,
+        )
     final_loss = float(train[-1])
     if val is None:
         best_epoch = int(np.argmin(train))
@@ -149,7 +191,7 @@ def diagnose(history, *, loss="loss", val_loss="val_loss"):
         final_val_loss=final_val,
         reasons=reasons,
         details={
-            k: v if k in ("epochs", "tail_epochs") else float(v)
+            k: v if k in ("epochs", "tail_epochs", "reference_epoch") else float(v)
             for k, v in details.items()
         },
     )
@@ -159,10 +201,20 @@ def _classify(d, best_epoch, gap):
     """Applies the module's rules to the measures; returns (kind, reasons)."""
     pct = "{:.1%}".format
     n, tail = d["epochs"], d["tail_epochs"]
+    if "chance_loss" in d and d["below_chance"] < CHANCE_TOL:
+        below = d["below_chance"]
+        where = f"only {pct(below)} below" if below > 0 else f"{pct(-below)} above"
+        return "underfit", (
+            f"stuck near chance level: the final training loss "
+            f"{d['final_loss']:.4g} is {where} the chance loss "
+            f"{d['chance_loss']:.4g} (needs > {pct(CHANCE_TOL)} below); the "
+            "model has learned little beyond a trivial predictor"
+        )
     if d["train_improvement"] < FLAT_TOL:
+        start = d["reference_epoch"]
         return "underfit", (
             f"training loss stayed flat: it improved by {pct(d['train_improvement'])}"
-            f" of its scale over {n} epochs (< {pct(FLAT_TOL)})"
+            f" of its scale from epoch {start} to epoch {n - 1} (< {pct(FLAT_TOL)})"
         )
     has_val = "val_rise" in d
     if has_val:
@@ -297,8 +349,33 @@ def _curve(logs, key, what):
     return values
 
 
-def _relative_slope(values, tail):
-    """Least-squares slope over the last ``tail`` epochs, per unit of scale."""
+def _relative_slope(values, tail, scale=None):
+    """Least-squares slope over the last ``tail`` epochs, per unit of scale.
+
+    ``scale`` defaults to the curve's largest absolute value.
+    """
     segment = values[-(tail + 1) :]
     slope = np.polyfit(np.arange(len(segment)), segment, 1)[0]
-    return float(slope / max(np.abs(values).max(), _EPS))
+    if scale is None:
+        scale = max(np.abs(values).max(), _EPS)
+    return float(slope / scale)
+
+
+def _check_chance_loss(chance_loss):
+    """Returns ``chance_loss`` as a float (or None); it must be positive."""
+    if chance_loss is None:
+        return None
+    if isinstance(chance_loss, bool) or not isinstance(
+        chance_loss, (int, float, np.integer, np.floating)
+    ):
+        raise ValueError(
+            "chance_loss must be a positive number, e.g. math.log(num_classes). "
+            f"Received: {chance_loss!r}"
+        )
+    value = float(chance_loss)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            "chance_loss must be a positive finite number, e.g. "
+            f"math.log(num_classes). Received: {chance_loss!r}"
+        )
+    return value

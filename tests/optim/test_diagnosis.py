@@ -146,3 +146,95 @@ def test_plot_missing_metric_lists_keys(tmp_path):
             GOOD["converged_small_gap"], tmp_path / "x.png", metrics=("accuracy",)
         )
     assert not (tmp_path / "x.png").exists()
+
+
+# Reviewer's report: a 10-class model stuck at chance level (loss ~ ln 10,
+# val_accuracy ~ 0.1) after a first-epoch spike used to be called good_fit.
+LN10 = float(np.log(10))
+CHANCE_SPIKE = {
+    "loss": [13.2, 2.31, 2.305, 2.304],
+    "val_loss": [2.35, 2.306, 2.304, 2.305],
+    "val_accuracy": [0.1, 0.098, 0.097, 0.097],
+}
+# Longer variant: the spike decays over several epochs, then the loss settles
+# a little above chance; only chance_loss can tell this from a good fit.
+CHANCE_SLOW_SPIKE = hist(
+    [13.2, 8.0, 5.0, 3.0, 2.5, 2.35, 2.31, 2.305, 2.304, 2.304],
+    [4.0, 3.1, 2.6, 2.4, 2.33, 2.31, 2.306, 2.305, 2.305, 2.304],
+)
+
+
+@pytest.mark.parametrize("chance_loss", [None, LN10])
+def test_spike_then_flat_at_chance_is_underfit(chance_loss):
+    result = diagnose(CHANCE_SPIKE, chance_loss=chance_loss)
+    assert result.kind == "underfit", result.reasons
+    assert result.details["reference_epoch"] == 1
+    assert result.details["train_improvement"] < 0.01
+
+
+def test_spike_then_flat_without_chance_loss_reason_is_flat():
+    result = diagnose(CHANCE_SPIKE)
+    assert "flat" in result.reasons and "from epoch 1" in result.reasons
+
+
+def test_spike_then_flat_with_chance_loss_reason_is_chance():
+    result = diagnose(CHANCE_SPIKE, chance_loss=LN10)
+    assert "chance level" in result.reasons, result.reasons
+    assert result.details["chance_loss"] == pytest.approx(LN10)
+    assert result.details["below_chance"] == pytest.approx((LN10 - 2.304) / LN10)
+
+
+def test_long_spike_above_chance_needs_chance_loss():
+    assert diagnose(CHANCE_SLOW_SPIKE).kind == "good_fit"
+    result = diagnose(CHANCE_SLOW_SPIKE, chance_loss=LN10)
+    assert result.kind == "underfit" and "chance level" in result.reasons
+
+
+def test_chance_rule_overrides_the_other_rules():
+    # Overfit by shape, but the training loss never got 10% below chance.
+    history = hist(decay(3.0, 2.2), decay(3.1, 3.0) + 0.01 * np.maximum(T - 10, 0))
+    assert diagnose(history).kind == "overfit"
+    result = diagnose(history, chance_loss=LN10)
+    assert result.kind == "underfit" and "chance level" in result.reasons
+
+
+def test_chance_threshold_is_ten_percent():
+    just_below = (1 - 0.11) * LN10
+    just_above = (1 - 0.09) * LN10
+    good = hist(decay(5.0, just_below, tau=2), decay(5.0, just_below, tau=2))
+    stuck = hist(decay(5.0, just_above, tau=2), decay(5.0, just_above, tau=2))
+    assert diagnose(good, chance_loss=LN10).kind == "good_fit"
+    assert diagnose(stuck, chance_loss=LN10).kind == "underfit"
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_good_fit_with_chance_loss(name):
+    # The good histories start at about 1.0 or 2.3: ln 10 is a plausible chance
+    # loss for all of them and they end far below it.
+    result = diagnose(GOOD[name], chance_loss=LN10)
+    assert result.kind == "good_fit", result.reasons
+
+
+@pytest.mark.parametrize("name", OVERFIT)
+def test_overfit_with_chance_loss(name):
+    result = diagnose(OVERFIT[name], chance_loss=float(np.log(2)) * 2)
+    assert result.kind == "overfit", result.reasons
+
+
+def test_spike_then_real_progress_is_not_flat():
+    # A first-epoch spike must not hide genuine progress afterwards.
+    loss = np.r_[13.2, decay(2.3, 0.3, t=T[:19])]
+    val = np.r_[2.5, decay(2.35, 0.33, t=T[:19])]
+    result = diagnose(hist(loss, val), chance_loss=LN10)
+    assert result.kind == "good_fit", result.reasons
+
+
+def test_fast_convergence_after_first_epoch_is_not_flat():
+    result = diagnose(hist(decay(1.0, 0.2, tau=1), decay(1.05, 0.24, tau=1)))
+    assert result.kind == "good_fit", result.reasons
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "2.3", True])
+def test_bad_chance_loss(bad):
+    with pytest.raises(ValueError, match="chance_loss must be a positive"):
+        diagnose(GOOD["converged_small_gap"], chance_loss=bad)
