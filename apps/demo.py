@@ -83,7 +83,7 @@ def run_demo(directory: Path, *, profile: str, tuning_trials: int) -> Path:
 
 
 def main(argv=None) -> int:
-    from dltoolkit.errors import UserError
+    from dltoolkit.training.app import USER_ERRORS, one_line
 
     parser = argparse.ArgumentParser(prog="python -m apps.demo")
     parser.add_argument("--profile", default="quick")
@@ -96,8 +96,8 @@ def main(argv=None) -> int:
         report = run_demo(
             directory, profile=args.profile, tuning_trials=args.tuning_trials
         )
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except USER_ERRORS as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     print(report.read_text())
     print(f"report: {report}")

@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def main(argv=None) -> int:
     from apps import APPS, get_app
-    from dltoolkit.errors import UserError
+    from dltoolkit.training.app import USER_ERRORS, one_line
     from tuning.runner import TUNERS, run_search
 
     parser = argparse.ArgumentParser(prog="python -m tuning")
@@ -38,8 +38,8 @@ def main(argv=None) -> int:
             overrides=args.overrides,
             objective=args.objective,
         )
-    except (UserError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except USER_ERRORS as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     print(f"search dir: {directory}")
     print(

@@ -15,7 +15,6 @@ import dataclasses
 import io
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import keras
@@ -23,16 +22,38 @@ import keras_tuner as kt
 
 from dltoolkit.errors import ConfigError
 from dltoolkit.optim import make_optimizer
+from dltoolkit.optim._plotting import save_figure
 from dltoolkit.training.config import config_to_dict, load_config, write_text_atomic
+from dltoolkit.training.runner import (
+    get_strategy,
+    metric_direction,
+    precision_policy,
+    progress_verbosity,
+)
 from tuning.spaces import search_space
 
 TUNERS = ("random", "hyperband", "bayesian")
-MAXIMIZE_HINTS = ("acc", "auc", "bleu", "precision", "recall", "f1", "chrf")
+SEARCH_FILE = "search.json"
 
 
-def objective_direction(name: str) -> str:
-    """``max`` for accuracy-like metrics, ``min`` for losses and errors."""
-    return "max" if any(h in name.lower() for h in MAXIMIZE_HINTS) else "min"
+def parse_objective(text: str, known: list[str]) -> tuple[str, str]:
+    """``"val_accuracy"`` or ``"val_accuracy:max"`` -> (name, direction)."""
+    name, _, direction = text.partition(":")
+    if name not in known:
+        raise ConfigError(
+            f"Unknown objective {name!r}. Valid objectives: {', '.join(known)}."
+        )
+    direction = direction or metric_direction(name)
+    if direction not in ("min", "max"):
+        raise ConfigError(f"Objective direction must be min or max. Received: {text!r}")
+    return name, direction
+
+
+def known_objectives(app, config) -> list[str]:
+    """The Keras log names a trial reports: losses and compiled metrics."""
+    _, metrics = app.loss_and_metrics(config)
+    names = ["loss"] + [getattr(m, "name", m) for m in metrics]
+    return names + [f"val_{n}" for n in names]
 
 
 class AppHyperModel(kt.HyperModel):
@@ -55,10 +76,15 @@ class AppHyperModel(kt.HyperModel):
         model = self.app.build_model(config, self.data)
         optimizer, _ = make_optimizer(config, self.pipes.steps_per_epoch)
         loss, metrics = self.app.loss_and_metrics(config)
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            jit_compile=config.jit_compile,
+        )
         return model
 
-    def fit(self, hp, model, *args, callbacks=None, epochs=None, verbose=0, **kwargs):
+    def fit(self, hp, model, *args, callbacks=None, epochs=None, verbose=1, **kwargs):
         config = self.config_for(hp)
         _, schedule_callbacks = make_optimizer(config, self.pipes.steps_per_epoch)
         callbacks = list(callbacks or []) + schedule_callbacks
@@ -74,32 +100,50 @@ class AppHyperModel(kt.HyperModel):
             self.pipes.train,
             validation_data=self.pipes.val,
             epochs=epochs or config.epochs,
+            initial_epoch=kwargs.get("initial_epoch", 0),  # Hyperband brackets
             callbacks=callbacks,
             shuffle=False,
-            # A progress bar on a terminal, one line per epoch in logs.
-            verbose=verbose if sys.stdout.isatty() else min(2 * verbose, 2),
+            verbose=progress_verbosity() if verbose else 0,
         )
 
 
-def make_tuner(name, hypermodel, *, objective, max_trials, directory, seed, epochs):
+def make_tuner(
+    name, hypermodel, *, objective, direction, max_trials, directory, config
+):
     """A keras-tuner tuner that resumes from ``directory`` if it exists."""
     common = dict(
-        objective=kt.Objective(objective, objective_direction(objective)),
-        seed=seed,
+        objective=kt.Objective(objective, direction),
+        seed=config.seed,
         directory=str(directory),
         project_name="search",
         overwrite=False,
     )
+    if config.strategy != "default":
+        common["distribution_strategy"] = get_strategy(config.strategy)
     if name == "random":
         return kt.RandomSearch(hypermodel, max_trials=max_trials, **common)
     if name == "bayesian":
         return kt.BayesianOptimization(hypermodel, max_trials=max_trials, **common)
-    if name == "hyperband":
-        tuner = kt.Hyperband(hypermodel, max_epochs=max(2, epochs), factor=3, **common)
-        # Hyperband sizes its brackets itself; --max-trials caps the total.
-        tuner.oracle.max_trials = max_trials
-        return tuner
-    raise ConfigError(f"Unknown tuner {name!r}. Valid tuners: {', '.join(TUNERS)}.")
+    # Hyperband sizes its brackets itself; --max-trials caps the total.
+    tuner = kt.Hyperband(hypermodel, max_epochs=max(2, config.epochs), **common)
+    tuner.oracle.max_trials = max_trials
+    return tuner
+
+
+def _check_same_search(directory: Path, search: dict) -> None:
+    """Refuses to resume a search started with other settings."""
+    path = directory / SEARCH_FILE
+    search = json.loads(json.dumps(search))  # tuples -> lists, as read back
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        changed = [k for k in search if previous.get(k) != search[k]]
+        if changed:
+            raise ConfigError(
+                f"{directory} holds a search with other settings "
+                f"({', '.join(changed)}); use a new --dir, or the same settings "
+                "to resume."
+            )
+    write_text_atomic(path, json.dumps(search, indent=2, sort_keys=True) + "\n")
 
 
 def trial_rows(tuner) -> list[dict]:
@@ -128,16 +172,16 @@ def write_trials_csv(rows: list[dict], path: Path) -> None:
     write_text_atomic(path, out.getvalue())
 
 
-def plot_trials(rows: list[dict], objective: str, path: Path) -> Path:
+def plot_trials(rows: list[dict], objective: str, direction: str, path: Path):
     """Objective per trial, with the running best."""
     from matplotlib.figure import Figure
 
-    done = [r for r in rows if r["score"] is not None]
+    done = [r for r in rows if r["status"] == "COMPLETED" and r["score"] is not None]
     fig = Figure(figsize=(6, 3.5))
     ax = fig.add_subplot()
     if done:
         scores = [r["score"] for r in done]
-        best = max if objective_direction(objective) == "max" else min
+        best = max if direction == "max" else min
         running = [best(scores[: i + 1]) for i in range(len(scores))]
         ax.plot(range(1, len(scores) + 1), scores, "o", label="trial")
         ax.plot(range(1, len(scores) + 1), running, "-", label="best so far")
@@ -145,8 +189,8 @@ def plot_trials(rows: list[dict], objective: str, path: Path) -> Path:
     ax.set_xlabel("trial")
     ax.set_ylabel(objective)
     ax.set_title("Tuning: objective per trial")
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    return path
+    fig.set_layout_engine("tight")
+    return save_figure(fig, path)
 
 
 def run_search(
@@ -182,29 +226,44 @@ def run_search(
             f"Unknown tuner {tuner_name!r}. Valid tuners: {', '.join(TUNERS)}."
         )
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    objective = objective or app.objective
     base_config = app.resolve(profile, overrides)
+    objective, direction = parse_objective(
+        objective or app.objective, known_objectives(app, base_config)
+    )
+    _check_same_search(
+        directory,
+        {
+            "app": app.name,
+            "tuner": tuner_name,
+            "objective": objective,
+            "direction": direction,
+            "base_config": config_to_dict(base_config),
+        },
+    )
     data = app.load_data(base_config)
     hypermodel = AppHyperModel(app, base_config, data)
     tuner = make_tuner(
         tuner_name,
         hypermodel,
         objective=objective,
+        direction=direction,
         max_trials=max_trials,
         directory=directory,
-        seed=base_config.seed,
-        epochs=base_config.epochs,
+        config=base_config,
     )
-    tuner.search(verbose=verbose)
+    with precision_policy(base_config.mixed_precision):
+        tuner.search(verbose=verbose)
 
     rows = trial_rows(tuner)
     write_trials_csv(rows, directory / "trials.csv")
-    plot_trials(rows, objective, directory / "trials.png")
-    best_trial = tuner.oracle.get_best_trials(1)
-    if not best_trial:
+    plot_trials(rows, objective, direction, directory / "trials.png")
+    # get_best_trials pads with failed trials when too few completed.
+    completed = [
+        t for t in tuner.oracle.get_best_trials(len(rows)) if t.status == "COMPLETED"
+    ]
+    if not completed:
         raise ConfigError("No trial completed; see the errors above.")
-    best_trial = best_trial[0]
+    best_trial = completed[0]
     best_config = hypermodel.config_for(best_trial.hyperparameters)
 
     best_dir = directory / "best"
@@ -219,11 +278,14 @@ def run_search(
         "app": app.name,
         "tuner": tuner_name,
         "objective": objective,
-        "direction": objective_direction(objective),
+        "direction": direction,
         "best_trial": best_trial.trial_id,
         "best_score": best_trial.score,
         "best_hyperparameters": best_trial.hyperparameters.values,
         "best_config": config_to_dict(best_config),
+        # best/ retrains the best config as an app run: its metrics are on the
+        # test split, best_score is the trial's own validation score.
+        "best_run_dir": str(best_dir),
         "best_run_metrics": metrics,
         "trials": len(rows),
         "completed_trials": sum(r["status"] == "COMPLETED" for r in rows),

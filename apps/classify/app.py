@@ -25,7 +25,7 @@ from dltoolkit.errors import ConfigError, DataError
 from dltoolkit.models import get_builder
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig
-from dltoolkit.training.export import export_saved_model, load_export
+from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
 from dltoolkit.training.plots import plot_confusion_matrix, plot_image_grid
 from dltoolkit.training.report import markdown_table
 
@@ -97,8 +97,6 @@ PROFILES = {
     ),
 }
 
-NATIVE_CHANNELS = {"digits": 1, "mnist": 1, "fashion_mnist": 1, "cifar10": 3}
-
 
 class ClassifyApp(App):
     name = "classify"
@@ -110,10 +108,13 @@ class ClassifyApp(App):
     # === Data ===
 
     def load_data(self, config):
+        if config.channels not in (None, 1, 3):
+            raise ConfigError(
+                f"channels must be 1 or 3. Received: channels={config.channels}"
+            )
         data = load_images(config.data, data_dir=config.data_dir, seed=config.seed)
-        data.channels = config.channels or NATIVE_CHANNELS.get(config.data, 3)
-        if data.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3. Received: {data.channels}")
+        if config.channels:
+            data.channels = config.channels
         return data
 
     def describe_data(self, data) -> str:
@@ -169,6 +170,9 @@ class ClassifyApp(App):
 
     def loss_and_metrics(self, config):
         return "sparse_categorical_crossentropy", ["accuracy"]
+
+    def chance_loss(self, config, data):
+        return math.log(len(data.class_names))  # uniform over the classes
 
     # === Evaluation ===
 
@@ -251,7 +255,7 @@ class ClassifyApp(App):
         )
 
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
-        serve = load_export(Path(run_dir) / "export")
+        serve = load_export(Path(run_dir) / EXPORT_DIR)
         blobs = []
         for name in inputs:
             path = Path(name)

@@ -29,6 +29,7 @@ class ImageSplits:
         class_names: label index -> name.
         sizes: split name -> number of examples.
         source: a one-line description of where the data came from.
+        channels: the data's own channel count (1: grayscale, 3: color).
     """
 
     train: tf.data.Dataset
@@ -37,6 +38,7 @@ class ImageSplits:
     class_names: list[str]
     sizes: dict[str, int]
     source: str
+    channels: int = 3
 
 
 def prepare_image(image, image_size: int, channels: int):
@@ -51,7 +53,7 @@ def prepare_image(image, image_size: int, channels: int):
         ``float32 [image_size, image_size, channels]`` in [0, 1].
     """
     image = tf.image.convert_image_dtype(tf.convert_to_tensor(image), tf.float32)
-    gray = tf.equal(tf.shape(image)[-1], 1)
+    gray = tf.shape(image)[-1] < 3  # gray, or gray + alpha
     # Both branches are traced, so each must accept any channel count.
     rgb = tf.cond(
         gray, lambda: tf.tile(image[..., :1], [1, 1, 3]), lambda: image[..., :3]
@@ -128,7 +130,10 @@ def _split_indices(labels, val_fraction, test_fraction, seed):
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(labels))
-    stratify = labels if np.min(np.bincount(labels)) >= 3 else None
+    n, k = len(labels), int(labels.max()) + 1
+    # Stratify only when every split can hold every class.
+    fits = min(int(n * test_fraction), int(n * (1 - test_fraction) * val_fraction))
+    stratify = labels if np.min(np.bincount(labels)) >= 3 and fits >= k else None
     rest, test = train_test_split(
         index, test_size=test_fraction, random_state=seed, stratify=stratify
     )
@@ -139,13 +144,19 @@ def _split_indices(labels, val_fraction, test_fraction, seed):
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def _from_arrays(images, labels, splits, class_names, source) -> ImageSplits:
+def _from_arrays(images, labels, splits, class_names, source, channels):
     datasets = [
         tf.data.Dataset.from_tensor_slices((images[idx], labels[idx].astype("int64")))
         for idx in splits
     ]
     sizes = {name: len(idx) for name, idx in zip(("train", "val", "test"), splits)}
-    return ImageSplits(*datasets, class_names=class_names, sizes=sizes, source=source)
+    return ImageSplits(
+        *datasets,
+        class_names=class_names,
+        sizes=sizes,
+        source=source,
+        channels=channels,
+    )
 
 
 def load_digits(
@@ -167,6 +178,7 @@ def load_digits(
         splits,
         [str(d) for d in range(10)],
         "scikit-learn digits (8x8 grayscale, bundled)",
+        channels=1,
     )
 
 
@@ -207,15 +219,20 @@ def load_tfds(
             as_supervised=True,
         )
         sizes = {key: _count(ds) for key, ds in zip(("train", "val", "test"), splits)}
-    except (AssertionError, tfds.core.registered.DatasetNotFoundError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
         raise DataError(
-            f"TFDS dataset {name!r} is not in the TFDS data dir {where} "
-            f"(nothing is downloaded at run time): {first}"
+            f"TFDS dataset {name!r} is not in the TFDS data dir {where}; nothing "
+            "is downloaded at run time: prepare it elsewhere (`tfds build "
+            f"{name}`) and copy it there, or pass data_dir."
         ) from None
     class_names = list(info.features["label"].names)
+    shape = info.features["image"].shape
     return ImageSplits(
-        *splits, class_names=class_names, sizes=sizes, source=f"TFDS {name} ({where})"
+        *splits,
+        class_names=class_names,
+        sizes=sizes,
+        source=f"TFDS {name} ({where})",
+        channels=1 if shape and shape[-1] == 1 else 3,
     )
 
 
@@ -237,23 +254,36 @@ def load_image_folder(
     if not root.is_dir():
         raise DataError(f"Image folder not found: {root}")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir())
-    files, labels = [], []
+    files, labels, empty = [], [], []
     for label, class_dir in enumerate(class_dirs):
-        for file in sorted(class_dir.iterdir()):
-            if file.suffix.lower() in IMAGE_EXTENSIONS:
-                files.append(str(file))
-                labels.append(label)
+        found = [
+            str(file)
+            for file in sorted(class_dir.iterdir())
+            if file.suffix.lower() in IMAGE_EXTENSIONS
+        ]
+        if not found:
+            empty.append(class_dir)
+        files += found
+        labels += [label] * len(found)
+    if files and empty:
+        raise DataError(f"Class folder {empty[0]} holds no images.")
     if len(class_dirs) < 2 or not files:
         raise DataError(
             f"Image folder {root} needs one sub-folder of images per class "
             f"(at least 2 classes with {', '.join(IMAGE_EXTENSIONS)} files); "
             f"found {len(class_dirs)} sub-folders and {len(files)} images."
         )
+    if len(files) < 2 * len(class_dirs) + 3:
+        raise DataError(
+            f"Image folder {root} has {len(files)} images in {len(class_dirs)} "
+            f"classes: too few to split into train, validation and test (at least "
+            f"{2 * len(class_dirs) + 3})."
+        )
     for file in files:
         try:
             with Image.open(file) as img:
-                img.verify()
-        except (OSError, UnidentifiedImageError, SyntaxError):
+                img.load()  # decodes fully: catches truncated files too
+        except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
             raise DataError(f"Unreadable image: {file}") from None
     labels = np.asarray(labels, dtype="int64")
     splits = _split_indices(labels, val_fraction, test_fraction, seed)
@@ -268,6 +298,7 @@ def load_image_folder(
         class_names=[d.name for d in class_dirs],
         sizes=sizes,
         source=f"image folder {root}",
+        channels=3,
     )
 
 

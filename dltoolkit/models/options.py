@@ -195,4 +195,7 @@ def classifier(
         raise _choice_error(
             "classifier_activation", classifier_activation, CLASSIFIER_ACTIVATIONS
         )
-    return layers.Dense(num_classes, activation=classifier_activation, name=name)(x)
+    # float32 outputs under mixed precision, as the Keras guide recommends.
+    return layers.Dense(
+        num_classes, activation=classifier_activation, dtype="float32", name=name
+    )(x)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from dltoolkit.errors import ConfigError, UserError
 from dltoolkit.optim.diagnosis import diagnose, plot_learning_curves
@@ -97,6 +98,10 @@ class App:
         """Writes the raw-input SavedModel to ``path``."""
         raise NotImplementedError
 
+    def chance_loss(self, config, data) -> float | None:
+        """The loss of a trivial predictor, for the learning-curve diagnosis."""
+        return None
+
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
         """Runs the export on raw ``inputs``; returns one output line each."""
         raise NotImplementedError
@@ -129,19 +134,20 @@ class App:
     ):
         """The whole job: fit, evaluate, export, report. Returns the metrics."""
         run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
         config_path = run_dir / CONFIG_FILE
-        if config_path.is_file():
+        if config_path.is_file() and runner.read_state(run_dir)["epochs"] > 0:
             previous = load_config(self.config_cls, config_path)
-            if _architecture_differs(previous, config):
+            changed = _changed_fields(previous, config)
+            if changed:
                 raise ConfigError(
-                    f"{run_dir} holds a run with a different config; "
-                    "use a new --run-dir or the same settings to resume."
+                    f"{run_dir} holds a run trained with other settings "
+                    f"({', '.join(changed)}); use a new --run-dir, or the same "
+                    "settings to resume."
                 )
-        save_config(config, config_path, app=self.name, profile=profile)
         data = self.load_data(config)
+        save_config(config, config_path, app=self.name, profile=profile)
         result = self.fit(config, data, run_dir, verbose=verbose)
-        return self._finish(result.model, data, config, run_dir, profile, result)
+        return self._finish(result.model, data, config, run_dir, profile)
 
     def evaluate_run(self, run_dir: os.PathLike) -> dict:
         """Recomputes ``run_dir/metrics.json`` from the saved model."""
@@ -149,7 +155,7 @@ class App:
         config, profile = self.load_run_config(run_dir)
         data = self.load_data(config)
         model = runner.load_trained_model(run_dir)
-        return self._finish(model, data, config, run_dir, profile, None, export=False)
+        return self._finish(model, data, config, run_dir, profile, export=False)
 
     def export_run(self, run_dir: os.PathLike) -> Path:
         """Re-exports the saved model of ``run_dir``."""
@@ -168,7 +174,7 @@ class App:
         profile = json.loads(path.read_text()).get("profile", "custom")
         return config, profile
 
-    def _finish(self, model, data, config, run_dir, profile, result, export=True):
+    def _finish(self, model, data, config, run_dir, profile, export=True):
         evaluation = self.evaluate(model, data, config, run_dir)
         state = runner.read_state(run_dir)
         metrics = {
@@ -181,7 +187,7 @@ class App:
         sections = list(evaluation.sections)
         plots = list(evaluation.plots)
         if len(history.get("loss", [])) >= 2:
-            diagnosis = diagnose(history)
+            diagnosis = diagnose(history, chance_loss=self.chance_loss(config, data))
             metrics["fit_diagnosis"] = diagnosis.kind
             plots.insert(
                 0,
@@ -193,8 +199,8 @@ class App:
         if export:
             export_path = self.export(model, data, config, run_dir / EXPORT_DIR)
             metrics["export"] = str(export_path)
-        elif "export" in read_metrics(run_dir):
-            metrics["export"] = read_metrics(run_dir)["export"]
+        elif "export" in (previous := read_metrics(run_dir)):
+            metrics["export"] = previous["export"]
         write_metrics(run_dir, metrics)
         write_report(
             run_dir,
@@ -219,13 +225,22 @@ def _diagnosis_text(diagnosis) -> str:
     )
 
 
-# Fields that may change between a run and its resumption.
-_RESUMABLE_FIELDS = {"epochs", "early_stopping_patience", "strategy", "jit_compile"}
+# Fields that may change when a run is resumed: the length of training, how it
+# runs, and the step size (to recover from a diverged run).
+_RESUMABLE_FIELDS = {
+    "epochs",
+    "early_stopping_patience",
+    "strategy",
+    "jit_compile",
+    "learning_rate",
+    "clipnorm",
+    "clipvalue",
+}
 
 
-def _architecture_differs(previous, config) -> bool:
+def _changed_fields(previous, config) -> list[str]:
     a, b = dataclasses.asdict(previous), dataclasses.asdict(config)
-    return any(a[k] != b.get(k) for k in a if k not in _RESUMABLE_FIELDS)
+    return [k for k in a if k not in _RESUMABLE_FIELDS and a[k] != b.get(k)]
 
 
 def default_run_dir(app_name: str) -> Path:
@@ -243,8 +258,7 @@ def _parser(app: App) -> argparse.ArgumentParser:
     train.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
     )
-    for flag in ("--strategy",):
-        train.add_argument(flag, default=None, help="default or mirrored")
+    train.add_argument("--strategy", default=None, help="default or mirrored")
     train.add_argument("--mixed-precision", action="store_true")
     train.add_argument("--jit-compile", action="store_true")
     evaluate = sub.add_parser("evaluate", help="recompute DIR/metrics.json")
@@ -283,10 +297,22 @@ def main(app: App, argv=None) -> int:
                 print(line)
         elif args.command == "export":
             print(f"export: {app.export_run(args.run_dir)}")
-    except (UserError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except USER_ERRORS as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     return 0
+
+
+# What a command line reports as one line: bad names and values, missing or
+# unreadable files, and data TensorFlow cannot decode.
+USER_ERRORS = (UserError, ValueError, OSError, tf.errors.OpError)
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of an error's message (TF errors carry a graph trace)."""
+    text = err.message if isinstance(err, tf.errors.OpError) else str(err)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
 
 def _short(metrics: dict) -> str:

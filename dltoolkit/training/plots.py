@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from dltoolkit.optim._plotting import save_figure
+
 
 def _save(fig: Figure, path: os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    return path
+    fig.set_layout_engine("tight")
+    return Path(save_figure(fig, path))
 
 
 def plot_confusion_matrix(

@@ -75,7 +75,7 @@ def write_report(
     if plots:
         parts += ["## Plots", ""]
         for plot in plots:
-            rel = Path(plot).relative_to(run_dir) if Path(plot).is_absolute() else plot
+            rel = os.path.relpath(plot, run_dir)
             parts += [f"![{Path(plot).stem}]({rel})", ""]
     cfg = sorted(config_to_dict(config).items())
     parts += ["## Configuration", "", markdown_table(["key", "value"], cfg), ""]

@@ -89,20 +89,72 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class _StateWriter(keras.callbacks.Callback):
-    """Records completed epochs and accumulated training time after each epoch."""
+    """Records completed epochs and accumulated training time after each epoch.
 
-    def __init__(self, path: Path, previous_seconds: float):
+    A diverged epoch is not recorded, so a resumed run starts before it.
+    """
+
+    def __init__(self, path: Path, previous_seconds: float, guard: NaNGuard):
         super().__init__()
         self.path = path
         self.previous_seconds = previous_seconds
+        self.guard = guard
         self.start = time.perf_counter()
 
     def elapsed(self) -> float:
         return self.previous_seconds + time.perf_counter() - self.start
 
     def on_epoch_end(self, epoch, logs=None):
-        state = {"epochs": epoch + 1, "train_seconds": self.elapsed(), "done": False}
-        write_text_atomic(self.path, json.dumps(state) + "\n")
+        if self.guard.where is None:
+            state = {"epochs": epoch + 1, "train_seconds": self.elapsed()}
+            write_text_atomic(self.path, json.dumps({**state, "done": False}) + "\n")
+
+
+class _GuardedBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that never backs up the weights of a diverged epoch."""
+
+    def __init__(self, guard: NaNGuard, backup_dir: str):
+        super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
+        self.guard = guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.guard.where is None:
+            super().on_epoch_end(epoch, logs)
+
+
+class _ResumedEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping that continues the best value and patience of earlier sessions."""
+
+    def __init__(self, previous: list[float], **kwargs):
+        super().__init__(**kwargs)
+        self.previous = previous
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        best = _best_index(self.previous, self.mode)
+        if best is not None:
+            self.best = self.previous[best]
+            self.best_epoch = best
+            self.wait = len(self.previous) - 1 - best
+
+
+def metric_direction(name: str) -> str:
+    """``"max"`` for accuracy-like metrics, ``"min"`` for losses and errors."""
+    hints = ("acc", "auc", "bleu", "chrf", "precision", "recall", "f1", "iou")
+    return "max" if any(h in name.lower() for h in hints) else "min"
+
+
+def _best_index(values: list[float], mode: str) -> int | None:
+    """The first epoch with the best finite value (ties: the earliest, as Keras)."""
+    best = None
+    for i, value in enumerate(values):
+        if not math.isfinite(value):
+            continue
+        if best is None or (
+            value > values[best] if mode == "max" else value < values[best]
+        ):
+            best = i
+    return best
 
 
 def read_state(run_dir: os.PathLike) -> dict:
@@ -130,7 +182,7 @@ def read_history(run_dir: os.PathLike) -> dict[str, list[float]]:
     return history
 
 
-def _progress_verbosity() -> int:
+def progress_verbosity() -> int:
     """A progress bar on a terminal, one line per epoch in logs."""
     return 1 if sys.stdout.isatty() else 2
 
@@ -179,7 +231,8 @@ def fit(
     run_dir.mkdir(parents=True, exist_ok=True)
     state = read_state(run_dir)
     model_path = run_dir / MODEL_FILE
-    if state["done"] and state["epochs"] >= config.epochs and model_path.is_file():
+    target = state.get("target_epochs", state["epochs"])
+    if state["done"] and config.epochs <= target and model_path.is_file():
         return FitResult(
             load_trained_model(run_dir),
             read_history(run_dir),
@@ -199,18 +252,24 @@ def fit(
         )
 
     monitor = config.early_stopping_monitor if val_data is not None else "loss"
+    mode = metric_direction(monitor)
+    # The monitored values of the epochs already done, for a resumed run.
+    previous = read_history(run_dir).get(monitor, [])[: state["epochs"]]
+    best = _best_index(previous, mode)
     best_path = run_dir / BEST_WEIGHTS
     best_path.parent.mkdir(parents=True, exist_ok=True)
     guard = NaNGuard()
-    state_writer = _StateWriter(run_dir / STATE_FILE, state["train_seconds"])
+    state_writer = _StateWriter(run_dir / STATE_FILE, state["train_seconds"], guard)
     callbacks = [
         guard,
         keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True),
         keras.callbacks.ModelCheckpoint(
             str(best_path),
             monitor=monitor,
+            mode=mode,
             save_best_only=True,
             save_weights_only=True,
+            initial_value_threshold=None if best is None else previous[best],
         ),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
         *schedule_callbacks,
@@ -218,17 +277,15 @@ def fit(
     ]
     if config.early_stopping_patience > 0:
         callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=config.early_stopping_patience
+            _ResumedEarlyStopping(
+                previous,
+                monitor=monitor,
+                mode=mode,
+                patience=config.early_stopping_patience,
             )
         )
     # Last, so the backup is written only after the epoch's other records.
-    callbacks += [
-        state_writer,
-        keras.callbacks.BackupAndRestore(
-            str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False
-        ),
-    ]
+    callbacks += [state_writer, _GuardedBackup(guard, str(run_dir / "backup"))]
     with precision_policy(config.mixed_precision):
         model.fit(
             train_data,
@@ -236,12 +293,13 @@ def fit(
             epochs=config.epochs,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles
-            verbose=_progress_verbosity() if verbose is None else verbose,
+            verbose=progress_verbosity() if verbose is None else verbose,
         )
     if guard.where is not None:
         raise TrainingDiverged(
             f"Training diverged: the loss became NaN or infinite at {guard.where}. "
-            f"Lower learning_rate (now {config.learning_rate}) or set clipnorm."
+            f"Run again with a lower learning_rate (now {config.learning_rate}) "
+            "or with clipnorm set; the same run dir resumes before the bad epoch."
         )
     if best_path.is_file():
         model.load_weights(best_path)
@@ -251,12 +309,22 @@ def fit(
     _save_model_atomic(model, model_path)
     write_text_atomic(
         run_dir / STATE_FILE,
-        json.dumps({"epochs": epochs, "train_seconds": seconds, "done": True}) + "\n",
+        json.dumps(
+            {
+                "epochs": epochs,
+                "train_seconds": seconds,
+                "done": True,
+                "target_epochs": config.epochs,
+            }
+        )
+        + "\n",
     )
     return FitResult(model, history, seconds, epochs, state["epochs"] > 0)
 
 
 def _save_model_atomic(model: keras.Model, path: Path) -> None:
+    for stale in path.parent.glob(f".tmp-*-{path.name}"):
+        stale.unlink()
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     model.save(tmp)
     os.replace(tmp, path)

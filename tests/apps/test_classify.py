@@ -41,7 +41,7 @@ def test_train_writes_the_contract_files(classify_run):
     assert saved["train_seconds"] > 0
     report = (run_dir / "report.md").read_text()
     assert "Learning-curve diagnosis" in report
-    assert "confusion_matrix.png" in report
+    assert "](confusion_matrix.png)" in report  # linked relative to report.md
     assert f"{saved['accuracy']:.4g}" in report
 
 
@@ -230,3 +230,23 @@ def test_trains_on_image_folder_with_color_images(tmp_path):
     out = serve(images=tf.constant([_png(red)]))
     assert out["probabilities"].shape == (1, 2)
     assert out["label"].numpy()[0].decode() in ("red", "blue")
+
+
+def test_gray_alpha_png_is_accepted(classify_run, tmp_path, capsys):
+    run_dir, _, _ = classify_run
+    path = tmp_path / "la.png"
+    Image.fromarray(np.zeros((9, 9, 2), dtype="uint8"), mode="LA").save(path)
+    assert main(APP, ["predict", "--run-dir", str(run_dir), str(path)]) == 0
+    assert capsys.readouterr().out.startswith(str(path))
+
+
+def test_failed_first_attempt_does_not_lock_the_run_dir(tmp_path, capsys):
+    run_dir = str(tmp_path / "run")
+    bad = ["train", "--profile", "smoke", "--run-dir", run_dir, "--set", "model=x"]
+    assert main(APP, bad) == 2
+    good = ["train", "--profile", "smoke", "--run-dir", run_dir, "--set", "model=mlp"]
+    assert main(APP, good) == 0
+    # Once trained, other settings are refused with the fields named.
+    other = [*good, "--set", "dropout=0.5"]
+    assert main(APP, other) == 2
+    assert "other settings (dropout)" in capsys.readouterr().err

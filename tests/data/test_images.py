@@ -66,6 +66,31 @@ def test_image_folder(tmp_path):
     assert set(y.numpy()) <= {0, 1}
 
 
+def test_gray_alpha_image():
+    la = tf.constant(np.full((4, 4, 2), 255, dtype="uint8"))
+    assert prepare_image(la, 4, 1).shape == (4, 4, 1)
+    assert prepare_image(la, 4, 3).shape == (4, 4, 3)
+
+
+def test_truncated_jpeg_names_its_path(tmp_path):
+    root = _write_folder(tmp_path / "images")
+    good = (root / "cat" / "0.jpg").read_bytes()
+    bad = root / "cat" / "cut.jpg"
+    bad.write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match=f"Unreadable image: {bad}"):
+        load_image_folder(root)
+
+
+def test_empty_class_and_tiny_folder(tmp_path):
+    root = _write_folder(tmp_path / "images")
+    (root / "emu").mkdir()
+    with pytest.raises(DataError, match=f"Class folder {root / 'emu'} holds no"):
+        load_image_folder(root)
+    tiny = _write_folder(tmp_path / "tiny", per_class=3)
+    with pytest.raises(DataError, match="6 images in 2 classes: too few to split"):
+        load_image_folder(tiny)
+
+
 def test_missing_and_empty_folder(tmp_path):
     with pytest.raises(DataError, match=f"Image folder not found: {tmp_path / 'x'}"):
         load_image_folder(tmp_path / "x")

@@ -205,3 +205,46 @@ def test_export_replaces_existing(tmp_path):
         loaded(x=tf.constant(x))["probabilities"], model(x), atol=1e-6
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_diverged_run_resumes_with_lower_learning_rate(tmp_path):
+    with pytest.raises(TrainingDiverged, match="same run dir resumes"):
+        _fit(tmp_path, TrainConfig(epochs=3, optimizer="sgd", learning_rate=1e12))
+    assert read_state(tmp_path)["epochs"] == 0  # the bad epoch is not recorded
+    result = _fit(tmp_path, TrainConfig(epochs=3, optimizer="sgd", learning_rate=0.1))
+    assert result.epochs == 3
+    assert all(np.isfinite(result.history["loss"]))
+    assert all(np.isfinite(w).all() for w in result.model.get_weights())
+
+
+def test_early_stopped_run_is_not_retrained(tmp_path):
+    # A learning rate too small to change accuracy: val_accuracy never improves.
+    config = TrainConfig(
+        epochs=20,
+        optimizer="sgd",
+        learning_rate=1e-9,
+        early_stopping_patience=2,
+        early_stopping_monitor="val_accuracy",
+    )
+    first = _fit(tmp_path, config)
+    assert first.epochs == 3
+    counter = _CountEpochs()
+    again = _fit(tmp_path, config, extra_callbacks=[counter])
+    assert counter.epochs == [] and again.epochs == 3
+
+
+def test_early_stopping_patience_carries_across_resume(tmp_path):
+    config = TrainConfig(
+        epochs=20,
+        optimizer="sgd",
+        learning_rate=1e-9,
+        early_stopping_patience=3,
+        early_stopping_monitor="val_accuracy",
+    )
+    with pytest.raises(KeyboardInterrupt):
+        _fit(tmp_path, config, extra_callbacks=[_Interrupt(at_epoch=2)])
+    counter = _CountEpochs()
+    _fit(tmp_path, config, extra_callbacks=[counter])
+    # Best at epoch 0, two epochs without improvement already: 3 more would
+    # be a fresh patience; the resumed run stops after epoch 3 instead.
+    assert counter.epochs == [2, 3]

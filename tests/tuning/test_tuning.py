@@ -10,7 +10,7 @@ from apps.classify.app import APP
 from dltoolkit.errors import ConfigError
 from dltoolkit.optim import OPTIMIZERS, SCHEDULES
 from tuning.__main__ import main
-from tuning.runner import objective_direction, run_search
+from tuning.runner import known_objectives, parse_objective, run_search
 from tuning.spaces import optimizer_space, search_space
 
 
@@ -86,9 +86,25 @@ def test_spaces_cover_the_course_choices():
     assert values["piecewise_boundaries"] == (4, 6)
 
 
-def test_objective_direction():
-    assert objective_direction("val_accuracy") == "max"
-    assert objective_direction("val_loss") == "min"
+def test_objectives_and_directions():
+    known = known_objectives(APP, APP.resolve("smoke"))
+    assert known == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert parse_objective("val_accuracy", known) == ("val_accuracy", "max")
+    assert parse_objective("val_loss", known) == ("val_loss", "min")
+    assert parse_objective("accuracy:min", known) == ("accuracy", "min")
+    with pytest.raises(ConfigError, match="Unknown objective 'val_acc'. Valid"):
+        parse_objective("val_acc", known)
+    with pytest.raises(ConfigError, match="direction must be min or max"):
+        parse_objective("val_loss:down", known)
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    kwargs = dict(max_trials=1, directory=tmp_path, profile="smoke", verbose=0)
+    run_search(APP, tuner_name="random", **kwargs)
+    with pytest.raises(ConfigError, match=r"other settings \(tuner\)"):
+        run_search(APP, tuner_name="bayesian", **kwargs)
+    with pytest.raises(ConfigError, match=r"other settings \(base_config\)"):
+        run_search(APP, tuner_name="random", overrides=["batch_size=16"], **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -98,6 +114,7 @@ def test_objective_direction():
         (["classify", "--tuner", "grid"], "Unknown tuner 'grid'"),
         (["classify", "--max-trials", "0"], "max_trials must be >= 1"),
         (["classify", "--profile", "huge"], "Unknown profile 'huge'"),
+        (["classify", "--objective", "bleu"], "Unknown objective 'bleu'"),
     ],
 )
 def test_bad_input(argv, message, tmp_path, capsys):
