@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from dltoolkit._quiet import import_tensorflow_quietly
 
 
 def run_demo(directory: Path, *, profile: str, tuning_trials: int) -> Path:
@@ -83,6 +82,7 @@ def run_demo(directory: Path, *, profile: str, tuning_trials: int) -> Path:
 
 
 def main(argv=None) -> int:
+    import_tensorflow_quietly()
     from dltoolkit.training.app import USER_ERRORS, one_line
 
     parser = argparse.ArgumentParser(prog="python -m apps.demo")

@@ -7,8 +7,9 @@ dltk models --names    just the registered names
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+
+from dltoolkit._quiet import import_tensorflow_quietly
 
 
 def _models(args) -> int:
@@ -24,7 +25,7 @@ def _models(args) -> int:
 
 def main(argv=None) -> int:
     """Entry point of ``dltk``."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow_quietly()
     parser = argparse.ArgumentParser(prog="dltk")
     sub = parser.add_subparsers(dest="command", required=True)
     models = sub.add_parser(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from dltoolkit._quiet import import_tensorflow_quietly
 
 
 def main(argv=None) -> int:
+    import_tensorflow_quietly()
     from apps import APPS, get_app
     from dltoolkit.training.app import USER_ERRORS, one_line
     from tuning.runner import TUNERS, run_search

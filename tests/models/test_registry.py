@@ -1,6 +1,7 @@
 """Every registered builder: smoke test, input-size checks, layer options."""
 
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -17,6 +18,9 @@ from dltoolkit.models.options import (
 NUM_CLASSES = 3
 CNNS = list_builders("cnn")
 OPTION_BUILDERS = list_builders("mlp") + CNNS
+# Families with other inputs (tokens, sequences, pairs) have their own smoke
+# test, tests/models/test_smoke_<family>.py, over list_builders(family).
+IMAGE_FAMILIES = ("mlp", "cnn")
 
 
 def _smoke_shape(name):
@@ -33,7 +37,15 @@ def _smoke_shape(name):
 # === Smoke test ===
 
 
-@pytest.mark.parametrize("name", list_builders())
+def test_every_family_has_a_smoke_test():
+    here = Path(__file__).parent
+    for name in list_builders():
+        family = builder_info(name).family
+        if family not in IMAGE_FAMILIES:
+            assert (here / f"test_smoke_{family}.py").is_file(), name
+
+
+@pytest.mark.parametrize("name", OPTION_BUILDERS)
 def test_builder_smoke(name):
     shape = _smoke_shape(name)
     model = get_builder(name)(shape, NUM_CLASSES)
