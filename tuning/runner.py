@@ -22,7 +22,7 @@ import keras_tuner as kt
 
 from dltoolkit.errors import ConfigError
 from dltoolkit.optim import make_optimizer
-from dltoolkit.optim._plotting import save_figure
+from dltoolkit.plotting import save_figure
 from dltoolkit.training.config import config_to_dict, load_config, write_text_atomic
 from dltoolkit.training.runner import (
     get_strategy,

@@ -54,7 +54,7 @@ import textwrap
 
 import numpy as np
 
-from dltoolkit.optim._plotting import new_figure, save_figure
+from dltoolkit.plotting import new_figure, save_figure
 
 TAIL_FRACTION = 0.2
 MIN_TAIL_EPOCHS = 2

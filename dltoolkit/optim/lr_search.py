@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from dltoolkit.optim._plotting import new_figure, save_figure
+from dltoolkit.plotting import new_figure, save_figure
 
 
 @dataclasses.dataclass

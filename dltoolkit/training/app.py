@@ -7,6 +7,7 @@ export, predict); :func:`main` gives it the commands every app answers::
     python -m apps.NAME evaluate --run-dir DIR
     python -m apps.NAME predict  --run-dir DIR INPUT [INPUT ...]
     python -m apps.NAME export   --run-dir DIR
+    python -m apps.NAME lr-find  --profile P [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import json
 import os
 import sys
 import time
@@ -26,7 +28,13 @@ import tensorflow as tf
 from dltoolkit.errors import ConfigError, UserError
 from dltoolkit.optim.diagnosis import diagnose, plot_learning_curves
 from dltoolkit.training import runner
-from dltoolkit.training.config import PROFILES, load_config, resolve_config, save_config
+from dltoolkit.training.config import (
+    PROFILES,
+    load_config,
+    resolve_config,
+    save_config,
+    write_text_atomic,
+)
 from dltoolkit.training.export import EXPORT_DIR
 from dltoolkit.training.report import read_metrics, write_metrics, write_report
 
@@ -165,10 +173,48 @@ class App:
         model = runner.load_trained_model(run_dir)
         return self.export(model, data, config, run_dir / EXPORT_DIR)
 
+    def find_learning_rate(self, config, out_dir: os.PathLike, **search) -> float:
+        """The slides' learning-rate search on this app's model and data.
+
+        Short runs over a log scale, then a finer search around the best;
+        writes ``out_dir/lr_search.png`` and ``out_dir/lr_search.json``.
+        """
+        from dltoolkit.optim import find_learning_rate, make_optimizer
+
+        data = self.load_data(config)
+        pipes = self.pipelines(config, data)
+        loss, metrics = self.loss_and_metrics(config)
+
+        def build(learning_rate):
+            model = self.build_model(config, data)
+            trial = dataclasses.replace(
+                config, learning_rate=learning_rate, schedule="constant"
+            )
+            optimizer, _ = make_optimizer(trial, pipes.steps_per_epoch)
+            model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+            return model
+
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result = find_learning_rate(
+            build,
+            pipes.train,
+            val_data=pipes.val,
+            plot_path=out_dir / "lr_search.png",
+            verbose=1,
+            **search,
+        )
+        summary = {
+            "best_lr": result.best_lr,
+            "coarse": result.coarse,
+            "fine": result.fine,
+            "optimizer": config.optimizer,
+        }
+        write_text_atomic(out_dir / "lr_search.json", json.dumps(summary, indent=2))
+        return result.best_lr
+
     def load_run_config(self, run_dir: Path):
         """The config and profile a run was trained with."""
-        import json
-
         path = Path(run_dir) / CONFIG_FILE
         config = load_config(self.config_cls, path)
         profile = json.loads(path.read_text()).get("profile", "custom")
@@ -268,6 +314,17 @@ def _parser(app: App) -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="+")
     export = sub.add_parser("export", help="rewrite DIR/export")
     export.add_argument("--run-dir", type=Path, required=True)
+    lr_find = sub.add_parser(
+        "lr-find", help="learning-rate search: coarse log scale, then finer"
+    )
+    lr_find.add_argument("--profile", default="quick", help=f"one of {PROFILES}")
+    lr_find.add_argument("--out-dir", type=Path, default=None)
+    lr_find.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
+    )
+    lr_find.add_argument("--min-lr", type=float, default=1e-4)
+    lr_find.add_argument("--max-lr", type=float, default=1.0)
+    lr_find.add_argument("--epochs", type=int, default=1, help="epochs per rate")
     return parser
 
 
@@ -297,6 +354,18 @@ def main(app: App, argv=None) -> int:
                 print(line)
         elif args.command == "export":
             print(f"export: {app.export_run(args.run_dir)}")
+        elif args.command == "lr-find":
+            config = app.resolve(args.profile, args.overrides)
+            out_dir = args.out_dir or default_run_dir(app.name).with_name("lr-find")
+            best = app.find_learning_rate(
+                config,
+                out_dir,
+                min_lr=args.min_lr,
+                max_lr=args.max_lr,
+                epochs=args.epochs,
+            )
+            print(f"best learning rate for {config.optimizer}: {best:.3g}")
+            print(f"plot: {out_dir / 'lr_search.png'}")
     except USER_ERRORS as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 2

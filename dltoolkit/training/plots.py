@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from dltoolkit.optim._plotting import save_figure
+from dltoolkit.plotting import save_figure
 
 
 def _save(fig: Figure, path: os.PathLike) -> Path:

@@ -253,3 +253,16 @@ def test_failed_first_attempt_does_not_lock_the_run_dir(tmp_path, capsys):
     other = [*good, "--set", "dropout=0.5"]
     assert main(APP, other) == 2
     assert "other settings (dropout)" in capsys.readouterr().err
+
+
+def test_lr_find_command(tmp_path, capsys):
+    out = tmp_path / "lr"
+    argv = ["lr-find", "--profile", "smoke", "--out-dir", str(out)]
+    argv += ["--set", "model=mlp", "--min-lr", "1e-4", "--max-lr", "1"]
+    assert main(APP, argv) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "lr_search.json").read_text())
+    assert 1e-4 <= summary["best_lr"] <= 1.0
+    assert len(summary["coarse"]) == 5
+    assert f"{summary['best_lr']:.3g}" in printed
+    assert (out / "lr_search.png").is_file()

@@ -1,4 +1,4 @@
-"""Shared plotting helpers: headless figures written atomically."""
+"""Plotting helpers shared by the package: headless figures written atomically."""
 
 from __future__ import annotations
 
