@@ -10,6 +10,8 @@ from dltoolkit.models import (  # noqa: F401
     lenet,
     mlp,
     resnet,
+    rnn,
+    seq2seq,
     vgg,
 )
 from dltoolkit.models.registry import (
