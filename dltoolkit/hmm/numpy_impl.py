@@ -1,0 +1,327 @@
+"""HMM inference in NumPy: forward, backward, posteriors and Viterbi.
+
+All recursions run in log space on float64. Emissions enter as per-frame
+log-likelihoods ``log_emissions[t, j] = log p(x_t | z_t = j)``, shaped
+``(T, N)`` or batched ``(B, T, N)`` with optional ``lengths``; frames at or
+after a sequence's length are padding and never affect its results.
+
+Forward and backward carry each frame normalized to a maximum of 0 and keep the
+removed offsets apart, so the sum over predecessors is one matrix product
+``log(exp(a) @ A)``. Where that product underflows although a predecessor is
+reachable, the step falls back to an exact log-sum-exp, so sparse
+(left-to-right) transition matrices stay exact too.
+
+References:
+    Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected
+    applications in speech recognition. Proc. IEEE 77(2), 257-286.
+    Course slides "Markov Models" (DSE 3151): forward procedure, Baum-Welch,
+    Viterbi.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dltoolkit.hmm import _checks
+
+_DTYPE = np.float64
+_TINY = np.finfo(_DTYPE).tiny / np.finfo(_DTYPE).eps  # below: fall back to exact
+_LOG_TINY = np.log(np.finfo(_DTYPE).tiny)  # exp() below this is subnormal: use 0
+_XI_CHUNK = 1 << 20  # elements of (B, t, N, N) per vectorized xi chunk
+
+
+def prepare(log_startprob, log_transmat, log_emissions, lengths=None):
+    """Checks inputs and brings emissions to batched form.
+
+    Returns:
+        ``(log_startprob, log_transmat, log_emissions, lengths, mask, batched)``
+        with emissions ``(B, T, N)`` (padding zeroed), lengths ``(B,)`` and
+        mask ``(B, T)`` True inside each sequence.
+    """
+    log_startprob = _checks.check_log_probabilities(
+        log_startprob, "log_startprob", ndim=1
+    )
+    n = log_startprob.shape[0]
+    log_transmat = _checks.check_log_probabilities(
+        log_transmat, "log_transmat", ndim=2, size=n
+    )
+    em = np.asarray(log_emissions, dtype=_DTYPE)
+    batched = _checks.check_emission_shape(em.shape, n)
+    if not batched:
+        if lengths is not None:
+            raise ValueError(
+                "lengths is only accepted with batched log_emissions of shape "
+                f"(batch, T, n_states). Received: log_emissions={em.shape}"
+            )
+        em = em[None]
+    b, t = em.shape[:2]
+    if lengths is None:
+        lengths = np.full((b,), t, dtype=np.int64)
+    else:
+        lengths = _checks.check_lengths(lengths, b, t)
+    mask = np.arange(t)[None, :] < lengths[:, None]  # (B, T)
+    _checks.check_emission_values(em, mask)
+    em = np.where(mask[..., None], em, 0.0)
+    return log_startprob, log_transmat, em, lengths, mask, batched
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore", under="ignore"):
+        return np.log(np.sum(np.exp(x - m), axis=axis)) + np.squeeze(m, axis)
+
+
+def _normalize(x: np.ndarray):
+    """Splits rows into (x - max, max); all -inf rows get offset 0."""
+    m = np.max(x, axis=-1)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return x - m[:, None], m
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    """exp() flushing subnormal results to 0 (subnormals slow BLAS down)."""
+    return np.exp(np.where(x < _LOG_TINY, -np.inf, x))
+
+
+def _log_matmul_exp(x, mat, log_mat):
+    """Returns log(exp(x) @ mat) row-wise for x (B, N) with max(x) == 0."""
+    s = _exp(x) @ mat
+    with np.errstate(divide="ignore"):
+        out = np.log(s)
+    small = s < _TINY
+    if np.any(small):  # recompute entries that underflowed but are reachable
+        reachable = (np.isfinite(x).astype(_DTYPE) @ (mat > 0)) > 0
+        bad = small & reachable
+        rows = np.flatnonzero(bad.any(axis=1))
+        if rows.size:
+            exact = _logsumexp(x[rows, :, None] + log_mat[None], axis=1)
+            out[rows] = np.where(bad[rows], exact, out[rows])
+    return out
+
+
+def _forward_normalized(log_startprob, log_transmat, em, lengths):
+    """Forward pass; returns normalized alphas (B, T, N) and offsets (B, T)."""
+    b, t, n = em.shape
+    mat = np.exp(log_transmat)
+    alpha = np.empty((b, t, n))
+    steps = np.zeros((b, t))
+    a, steps[:, 0] = _normalize(log_startprob[None] + em[:, 0])
+    alpha[:, 0] = a
+    shortest = lengths.min()
+    for i in range(1, t):
+        new, m = _normalize(_log_matmul_exp(a, mat, log_transmat) + em[:, i])
+        if i >= shortest:  # some sequences ended: keep their last frame
+            active = i < lengths
+            new, m = np.where(active[:, None], new, a), np.where(active, m, 0.0)
+        a = alpha[:, i] = new
+        steps[:, i] = m
+    return alpha, np.cumsum(steps, axis=1)
+
+
+def _backward_normalized(log_transmat, em, lengths):
+    """Backward pass; returns normalized betas (B, T, N) and offsets (B, T)."""
+    b, t, n = em.shape
+    mat_t = np.exp(log_transmat).T
+    beta = np.zeros((b, t, n))
+    steps = np.zeros((b, t))
+    bt = np.zeros((b, n))
+    longest = lengths.max()
+    for i in range(min(t, longest) - 2, -1, -1):
+        v, m1 = _normalize(em[:, i + 1] + bt)
+        new, m2 = _normalize(_log_matmul_exp(v, mat_t, log_transmat.T))
+        inside = i < lengths - 1
+        bt = beta[:, i] = np.where(inside[:, None], new, 0.0)
+        steps[:, i] = np.where(inside, m1 + m2, 0.0)
+    return beta, np.cumsum(steps[:, ::-1], axis=1)[:, ::-1]
+
+
+def _final(x, lengths):
+    """Gathers x[b, lengths[b] - 1] for x of shape (B, T, ...)."""
+    return x[np.arange(x.shape[0]), lengths - 1]
+
+
+def _unbatch(batched, *arrays):
+    out = tuple(a if batched else a[0] for a in arrays)
+    return out if len(out) > 1 else out[0]
+
+
+def forward(log_startprob, log_transmat, log_emissions, lengths=None):
+    """Runs the forward procedure in log space.
+
+    ``alpha_t(j) = p(x_1..x_t, z_t = j)``: ``alpha_1 = pi * b(x_1)`` and
+    ``alpha_t(j) = sum_i alpha_{t-1}(i) a_ij b_j(x_t)``.
+
+    Args:
+        log_startprob: ``(N,)`` log initial state probabilities.
+        log_transmat: ``(N, N)`` log transition probabilities, rows = from.
+        log_emissions: ``(T, N)`` or ``(B, T, N)`` per-frame log-likelihoods.
+        lengths: optional ``(B,)`` sequence lengths for batched input
+            (default: all ``T``).
+
+    Returns:
+        ``(log_alpha, log_likelihood)``: ``(T, N)`` and a float, or
+        ``(B, T, N)`` (``-inf`` at padded frames) and ``(B,)``.
+
+    References:
+        Rabiner (1989), eqs. (19)-(21); slides "HMM - Forward Procedure".
+    """
+    ls, lt, em, lengths, mask, batched = prepare(
+        log_startprob, log_transmat, log_emissions, lengths
+    )
+    alpha, offsets = _forward_normalized(ls, lt, em, lengths)
+    loglik = _final(offsets, lengths) + _logsumexp(_final(alpha, lengths), axis=-1)
+    log_alpha = np.where(mask[..., None], alpha + offsets[..., None], -np.inf)
+    return _unbatch(batched, log_alpha, loglik)
+
+
+def backward(log_startprob, log_transmat, log_emissions, lengths=None):
+    """Runs the backward procedure in log space.
+
+    ``beta_t(i) = p(x_{t+1}..x_T | z_t = i)``: ``beta_T = 1`` and
+    ``beta_t(i) = sum_j a_ij b_j(x_{t+1}) beta_{t+1}(j)``.
+
+    Args:
+        log_startprob: ``(N,)`` log initial state probabilities (checked only).
+        log_transmat: ``(N, N)`` log transition probabilities.
+        log_emissions: ``(T, N)`` or ``(B, T, N)`` per-frame log-likelihoods.
+        lengths: optional ``(B,)`` sequence lengths for batched input.
+
+    Returns:
+        ``log_beta`` shaped like ``log_emissions`` (``-inf`` at padded frames).
+
+    References:
+        Rabiner (1989), eqs. (23)-(25); slides "Baum-Welch: Backward Phase".
+    """
+    _, lt, em, lengths, mask, batched = prepare(
+        log_startprob, log_transmat, log_emissions, lengths
+    )
+    beta, offsets = _backward_normalized(lt, em, lengths)
+    return _unbatch(
+        batched, np.where(mask[..., None], beta + offsets[..., None], -np.inf)
+    )
+
+
+def posteriors(
+    log_startprob, log_transmat, log_emissions, lengths=None, *, return_xi_sum=False
+):
+    """Computes state posteriors gamma and, optionally, summed xi.
+
+    ``gamma_t(i) = p(z_t = i | x)`` and ``xi_t(i, j) = p(z_t = i, z_{t+1} = j | x)``.
+    Each frame is normalized on its own, which is exact (every frame's total is
+    ``p(x)``) and keeps long sequences precise.
+
+    Args:
+        log_startprob: ``(N,)`` log initial state probabilities.
+        log_transmat: ``(N, N)`` log transition probabilities.
+        log_emissions: ``(T, N)`` or ``(B, T, N)`` per-frame log-likelihoods.
+        lengths: optional ``(B,)`` sequence lengths for batched input.
+        return_xi_sum: also return ``sum_t xi_t``.
+
+    Returns:
+        ``gamma`` shaped like ``log_emissions`` (0 at padded frames), or
+        ``(gamma, xi_sum)`` with ``xi_sum`` ``(N, N)`` or ``(B, N, N)``.
+
+    References:
+        Rabiner (1989), eqs. (26)-(27) and (37); slides "Baum-Welch: Update phase".
+    """
+    gamma, xi_sum, _ = forward_backward(
+        log_startprob, log_transmat, log_emissions, lengths, return_batched=True
+    )
+    batched = np.ndim(log_emissions) == 3
+    if return_xi_sum:
+        return _unbatch(batched, gamma, xi_sum)
+    return _unbatch(batched, gamma)
+
+
+def forward_backward(
+    log_startprob, log_transmat, log_emissions, lengths=None, *, return_batched=False
+):
+    """The E-step: ``(gamma, xi_sum, log_likelihood)`` in one pass each way.
+
+    Shapes are those of :func:`posteriors`; with ``return_batched`` they keep a
+    leading batch axis even for ``(T, N)`` input.
+    """
+    ls, lt, em, lengths, mask, batched = prepare(
+        log_startprob, log_transmat, log_emissions, lengths
+    )
+    alpha, a_off = _forward_normalized(ls, lt, em, lengths)
+    beta, _ = _backward_normalized(lt, em, lengths)
+    loglik = _final(a_off, lengths) + _logsumexp(_final(alpha, lengths), axis=-1)
+    log_gamma, _ = _normalize((alpha + beta).reshape(-1, alpha.shape[-1]))
+    with np.errstate(under="ignore"):
+        gamma = np.exp(log_gamma).reshape(alpha.shape)
+    gamma /= gamma.sum(axis=-1, keepdims=True)
+    gamma = np.where(mask[..., None], gamma, 0.0)
+    xi_sum = _xi_sum(alpha, beta, em, lt, lengths)
+    if return_batched or batched:
+        return gamma, xi_sum, loglik
+    return gamma[0], xi_sum[0], loglik[0]
+
+
+def _xi_sum(alpha, beta, em, log_transmat, lengths):
+    """Sums per-frame normalized xi_t over t < length - 1, in chunks of frames."""
+    b, t, n = alpha.shape
+    xi_sum = np.zeros((b, n, n))
+    step = max(1, _XI_CHUNK // max(1, b * n * n))
+    eb = em + beta
+    for start in range(0, t - 1, step):
+        stop = min(start + step, t - 1)
+        x = (
+            alpha[:, start:stop, :, None]
+            + log_transmat[None, None]
+            + eb[:, start + 1 : stop + 1, None, :]
+        )  # (B, c, N, N)
+        flat = x.reshape(b, stop - start, n * n)
+        norm = _logsumexp(flat, axis=-1)
+        inside = np.arange(start, stop)[None, :] < (lengths - 1)[:, None]
+        norm = np.where(inside & np.isfinite(norm), norm, np.inf)
+        with np.errstate(under="ignore", invalid="ignore"):
+            xi = np.exp(flat - norm[..., None])
+        xi_sum += np.nan_to_num(xi).sum(axis=1).reshape(b, n, n)
+    return xi_sum
+
+
+def viterbi(log_startprob, log_transmat, log_emissions, lengths=None):
+    """Finds the most likely state path (max-product in log space).
+
+    ``delta_t(j) = max_i delta_{t-1}(i) + log a_ij + log b_j(x_t)``, then
+    backtracking from ``argmax_j delta_T(j)``. Ties go to the lowest state.
+
+    Args:
+        log_startprob: ``(N,)`` log initial state probabilities.
+        log_transmat: ``(N, N)`` log transition probabilities.
+        log_emissions: ``(T, N)`` or ``(B, T, N)`` per-frame log-likelihoods.
+        lengths: optional ``(B,)`` sequence lengths for batched input.
+
+    Returns:
+        ``(path, log_probability)``: int64 ``(T,)`` and a float, or ``(B, T)``
+        (``-1`` at padded frames) and ``(B,)``.
+
+    References:
+        Rabiner (1989), eqs. (32)-(35); slides "HMM - Viterbi Algorithm".
+    """
+    ls, lt, em, lengths, mask, batched = prepare(
+        log_startprob, log_transmat, log_emissions, lengths
+    )
+    b, t, n = em.shape
+    log_to_from = lt.T  # (to, from)
+    deltas = np.empty((b, t, n))
+    delta = ls[None] + em[:, 0]
+    deltas[:, 0] = delta
+    for i in range(1, t):
+        best = np.max(delta[:, None, :] + log_to_from[None], axis=-1)  # (B, to)
+        delta = np.where((i < lengths)[:, None], best + em[:, i], delta)
+        deltas[:, i] = delta
+    rows = np.arange(b)
+    last = np.argmax(delta, axis=-1)
+    log_prob = delta[rows, last]
+    path = np.empty((b, t), dtype=np.int64)
+    path[:, t - 1] = last
+    for i in range(t - 2, -1, -1):  # the argmax is taken again only along the path
+        best = np.argmax(deltas[:, i] + log_to_from[path[:, i + 1]], axis=-1)
+        path[:, i] = np.where(i < lengths - 1, best, path[:, i + 1])
+    path = np.where(mask, path, -1)
+    if batched:
+        return path, log_prob
+    return path[0], float(log_prob[0])
