@@ -303,10 +303,15 @@ def rnn_step_fn(model: keras.Model):
         ``dltoolkit.decoding`` step interface.
     """
     names = {layer.name for layer in model.layers}
-    if "embedding" not in names or any(n.startswith("bidirectional") for n in names):
+    if (
+        "embedding" not in names
+        or "repeat" in names
+        or any(n.startswith("bidirectional") for n in names)
+        or len(model.output.shape) != 3
+    ):
         raise ValueError(
-            "rnn_step_fn needs a unidirectional token model (vocab_size set). "
-            f"Received: model={model.name!r}"
+            "rnn_step_fn needs a unidirectional many_to_many token model "
+            f"(vocab_size set). Received: model={model.name!r}"
         )
     embedding = model.get_layer("embedding")
     cells = [

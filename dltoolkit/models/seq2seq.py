@@ -52,8 +52,10 @@ def build_seq2seq(
     target step, probabilities over the target vocabulary. ``target_in`` is the
     target shifted right behind a start token (``[start, y_1, ..., y_{T-1}]``)
     and the labels are ``[y_1, ..., y_T]``. Id 0 is padding in both languages:
-    padded source positions get no attention and padded target steps are
-    masked (Keras then leaves them out of the loss).
+    padded source positions get no attention, and the probabilities carry the
+    Keras mask of ``target_in``, so the loss and metrics skip padded steps
+    (with ``return_attention`` the mask is lost: compile with
+    ``SparseCategoricalCrossentropy(ignore_class=0)`` instead).
 
     Encoder: ``h_j = RNN(h_{j-1}, e(x_j))``. Decoder: ``s_0 = h_T`` and
     ``s_t = RNN(s_{t-1}, e(y_{t-1}))``, or with ``attention="bahdanau"``
@@ -148,11 +150,12 @@ def build_seq2seq(
         states = decoder(
             y, initial_state=[*encoder_states, encoder_outputs, source_mask]
         )  # (B, T, units [+ S])
-    probabilities = classifier(states[..., :units], num_classes)  # (B, T, V)
     inputs = [source, target_in]
     if return_attention:
-        weights = states[..., units:]  # (B, T, S)
+        probabilities = classifier(states[..., :units], num_classes)  # (B, T, V)
+        weights = layers.Identity(name="attention")(states[..., units:])  # (B, T, S)
         return keras.Model(inputs, [probabilities, weights], name=name)
+    probabilities = classifier(states, num_classes)  # (B, T, V), masked
     return keras.Model(inputs, probabilities, name=name)
 
 

@@ -181,6 +181,14 @@ def test_step_fn_matches_the_whole_model():
     np.testing.assert_allclose(probs, _np(model(x))[:, -1], atol=1e-5)
 
 
+def test_step_fn_rejects_other_models():
+    for options in ({"vocab_size": VOCAB}, {"head": "many_to_many"}):
+        shape = (LENGTH,) if options.get("vocab_size") else (LENGTH, 3)
+        model = get_builder("rnn")(shape, 4, units=UNITS, **options)
+        with pytest.raises(ValueError, match="many_to_many token model"):
+            rnn_step_fn(model)
+
+
 def test_small_temperature_gives_the_argmax_continuation():
     vocabulary = "abcde"
     model = get_builder("char_rnn")((None,), len(vocabulary), units=16, cell="gru")

@@ -73,6 +73,7 @@ def test_returned_attention_sums_to_one_and_skips_padding():
     )
     source, target_in, _ = _batch()
     source = source % 7
+    assert model.output_names == ["predictions", "attention"]
     probs, weights = (_np(t) for t in model([source, target_in]))
     assert probs.shape == (BATCH, LENGTH, VOCAB)
     assert weights.shape == (BATCH, LENGTH, LENGTH)  # (B, T, S)
@@ -81,6 +82,19 @@ def test_returned_attention_sums_to_one_and_skips_padding():
     assert np.any(source == 0) and np.any(source[1] == 0)
     np.testing.assert_array_equal(by_source[source == 0], 0.0)
     assert np.all(by_source[source != 0] > 0)
+
+
+@pytest.mark.parametrize("attention", [None, "bahdanau"])
+def test_padded_target_steps_are_left_out_of_the_loss(attention):
+    model = get_builder("seq2seq")((LENGTH,), VOCAB, attention=attention, **SMALL)
+    source, target_in, labels = _batch()
+    target_in[:, 4:] = 0
+    labels[:, 4:] = 0
+    probs = _np(model([source, target_in]))
+    nll = -np.log(np.take_along_axis(probs, labels[..., None], axis=-1))[..., 0]
+    model.compile("sgd", "sparse_categorical_crossentropy", run_eagerly=True)
+    loss = model.evaluate([source, target_in], labels, verbose=0)
+    np.testing.assert_allclose(loss, nll[:, :4].mean(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(v.values()))
@@ -95,6 +109,20 @@ def test_step_fn_matches_teacher_forcing(variant):
         np.testing.assert_allclose(
             _np(keras.ops.softmax(logits)), expected[:, index - 1], atol=1e-5
         )
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(v.values()))
+@pytest.mark.parametrize("beam_width", [1, 3])
+def test_decode_runs_greedy_and_beam(variant, beam_width):
+    model = get_builder("seq2seq")((None,), VOCAB, **SMALL, **variant)
+    source, _, _ = _batch()
+    ids = _np(
+        seq2seq_decode(
+            model, source, start_id=1, end_id=2, max_length=5, beam_width=beam_width
+        )
+    )
+    assert ids.shape == (BATCH, 5) and np.all(ids[:, 0] == 1)
+    assert ids.min() >= 0 and ids.max() < VOCAB
 
 
 @pytest.mark.parametrize(
