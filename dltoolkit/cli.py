@@ -2,6 +2,9 @@
 
 dltk models            the builders and their parameter counts
 dltk models --names    just the registered names
+dltk bleu REF [REF ...] < HYP
+                       corpus BLEU of stdin (one segment a line) against
+                       reference files, like sacreBLEU's command line
 """
 
 from __future__ import annotations
@@ -23,6 +26,77 @@ def _models(args) -> int:
     return 0
 
 
+def _read_lines(path: str) -> list[str]:
+    """The lines of a UTF-8 file, right-stripped (as sacreBLEU reads them)."""
+    try:
+        with open(path, encoding="utf-8", newline="\n") as f:
+            return [line.rstrip() for line in f]
+    except OSError as err:
+        raise ValueError(
+            f"cannot read reference file {path!r}: {err.strerror or err}"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"reference file {path!r} is not UTF-8: {err}") from None
+
+
+def _bleu(args) -> int:
+    from dltoolkit.metrics import corpus_bleu
+
+    references = [_read_lines(path) for path in args.refs]
+    hypotheses = [line.rstrip() for line in sys.stdin]
+    for path, lines in zip(args.refs, references):
+        if len(lines) != len(hypotheses):
+            raise ValueError(
+                f"{path} has {len(lines)} lines but stdin has {len(hypotheses)}; "
+                "references and hypotheses must have one segment per line."
+            )
+    bleu = corpus_bleu(
+        hypotheses,
+        references,
+        tokenize=args.tokenize,
+        smooth_method=args.smooth_method,
+        smooth_value=args.smooth_value,
+        lowercase=args.lowercase,
+    )
+    print(bleu)
+    print(bleu.signature)
+    return 0
+
+
+def _add_bleu_parser(sub) -> None:
+    from dltoolkit.metrics.bleu import SMOOTH_DEFAULTS
+    from dltoolkit.metrics.tokenizers import TOKENIZERS
+
+    bleu = sub.add_parser(
+        "bleu",
+        help="corpus BLEU of stdin against reference files (sacreBLEU-exact)",
+        description="Scores hypotheses read from stdin, one segment a line, "
+        "against one or more reference files with the same number of lines.",
+    )
+    bleu.add_argument("refs", nargs="+", metavar="REF", help="reference files")
+    bleu.add_argument(
+        "--tokenize", "-tok", choices=TOKENIZERS, default="13a", help="(default: 13a)"
+    )
+    bleu.add_argument(
+        "--smooth-method",
+        "-s",
+        choices=list(SMOOTH_DEFAULTS),
+        default="exp",
+        help="(default: exp)",
+    )
+    bleu.add_argument(
+        "--smooth-value",
+        "-sv",
+        type=float,
+        default=None,
+        help="for floor (default 0.1) and add-k (default 1)",
+    )
+    bleu.add_argument(
+        "--lowercase", "-lc", action="store_true", help="case-insensitive BLEU"
+    )
+    bleu.set_defaults(run=_bleu)
+
+
 def main(argv=None) -> int:
     """Entry point of ``dltk``."""
     import_tensorflow_quietly()
@@ -34,6 +108,7 @@ def main(argv=None) -> int:
     models.add_argument("only", nargs="*", help="builder names (default: all)")
     models.add_argument("--names", action="store_true", help="only list the names")
     models.set_defaults(run=_models)
+    _add_bleu_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
