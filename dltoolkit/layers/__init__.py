@@ -1,7 +1,8 @@
 """Custom Keras layers, one public class per module."""
 
+from dltoolkit.layers.attention_pooling import AttentionPooling
 from dltoolkit.layers.bahdanau_attention import BahdanauAttention
 from dltoolkit.layers.bahdanau_attention_cell import BahdanauAttentionCell
 from dltoolkit.layers.rrelu import RReLU
 
-__all__ = ["BahdanauAttention", "BahdanauAttentionCell", "RReLU"]
+__all__ = ["AttentionPooling", "BahdanauAttention", "BahdanauAttentionCell", "RReLU"]
