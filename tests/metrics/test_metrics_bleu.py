@@ -27,7 +27,11 @@ README_HYPS = [
 ]
 README_REFS = [
     ["The dog bit the man.", "It was not unexpected.", "The man bit him first."],
-    ["The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."],
+    [
+        "The dog had bit the man.",
+        "No one was surprised.",
+        "The man had bitten the dog.",
+    ],
 ]
 
 
@@ -49,7 +53,9 @@ def assert_same_bleu(ours, theirs):
 def test_readme_example(tok, expected):
     bleu = corpus_bleu(README_HYPS, README_REFS, tokenize=tok)
     assert bleu.score == pytest.approx(expected, abs=1e-6)
-    assert_same_bleu(bleu, sacrebleu.corpus_bleu(README_HYPS, README_REFS, tokenize=tok))
+    assert_same_bleu(
+        bleu, sacrebleu.corpus_bleu(README_HYPS, README_REFS, tokenize=tok)
+    )
 
 
 def test_readme_example_format():
@@ -98,7 +104,9 @@ def test_corpus_bleu_parity_small_corpora(seed):
     # hypotheses shorter than 4 tokens, all-empty hypotheses.
     rng = random.Random(seed)
     for _ in range(25):
-        hyps, refs = make_corpus(rng.randrange(10**6), rng.randint(1, 4), rng.randint(1, 3))
+        hyps, refs = make_corpus(
+            rng.randrange(10**6), rng.randint(1, 4), rng.randint(1, 3)
+        )
         if rng.random() < 0.1:
             hyps = [""] * len(hyps)
         kwargs = dict(
