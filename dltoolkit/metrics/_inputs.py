@@ -94,6 +94,12 @@ def check_reference_streams(
     return streams
 
 
+def check_order(name: str, value, minimum: int = 1) -> None:
+    """Raises unless ``value`` is an int >= ``minimum`` (an n-gram order)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}. Received: {value!r}.")
+
+
 def check_lengths(references, hypotheses) -> None:
     """Raises ValueError naming both lengths when they differ."""
     if len(references) != len(hypotheses):

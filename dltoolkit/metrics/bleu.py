@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from dltoolkit import __version__
 from dltoolkit.metrics._inputs import (
+    check_order,
     check_reference_streams,
     check_segments,
     sentence_as_corpus,
@@ -305,12 +306,7 @@ def corpus_bleu(
     streams = check_reference_streams(references, len(hypotheses), allow_none=True)
     tokenizer = get_tokenizer(tokenize)
     _check_smoothing(smooth_method, smooth_value)
-    if isinstance(max_ngram_order, bool) or not isinstance(max_ngram_order, int):
-        raise TypeError(
-            f"max_ngram_order must be an int. Received: {max_ngram_order!r}."
-        )
-    if max_ngram_order < 1:
-        raise ValueError(f"max_ngram_order must be >= 1. Received: {max_ngram_order}.")
+    check_order("max_ngram_order", max_ngram_order)
 
     def prepare(text: str) -> list[str]:
         return tokenizer((text.lower() if lowercase else text).rstrip())

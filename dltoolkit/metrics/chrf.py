@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dltoolkit.metrics._inputs import (
+    check_order,
     check_reference_streams,
     check_segments,
     sentence_as_corpus,
@@ -181,9 +182,8 @@ def corpus_chrf(
     """
     hypotheses = check_segments(hypotheses, "hypotheses")
     streams = check_reference_streams(references, len(hypotheses), allow_none=True)
-    for name, value in (("char_order", char_order), ("word_order", word_order)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be an int >= 0. Received: {value!r}.")
+    check_order("char_order", char_order, minimum=0)
+    check_order("word_order", word_order, minimum=0)
     if char_order + word_order == 0:
         raise ValueError("char_order and word_order cannot both be 0.")
 

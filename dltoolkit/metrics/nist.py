@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from dltoolkit.metrics._inputs import (
+    check_order,
     check_reference_streams,
     check_segments,
     sentence_as_corpus,
@@ -92,12 +93,7 @@ def corpus_nist(
     hypotheses = check_segments(hypotheses, "hypotheses")
     streams = check_reference_streams(references, len(hypotheses))
     tokenizer = get_tokenizer(tokenize)
-    if isinstance(max_ngram_order, bool) or not isinstance(max_ngram_order, int):
-        raise TypeError(
-            f"max_ngram_order must be an int. Received: {max_ngram_order!r}."
-        )
-    if max_ngram_order < 1:
-        raise ValueError(f"max_ngram_order must be >= 1. Received: {max_ngram_order}.")
+    check_order("max_ngram_order", max_ngram_order)
     if not hypotheses:
         warn_empty_corpus("corpus_nist")
         return 0.0

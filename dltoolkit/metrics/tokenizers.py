@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-Tokenizer = Callable[[str], "tuple[str, ...] | list[str]"]
+Tokenizer = Callable[[str], list[str]]
 
 TOKENIZERS = ("13a", "intl", "char", "none")
 

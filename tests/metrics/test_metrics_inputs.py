@@ -110,7 +110,9 @@ def test_segment_without_any_reference():
 
 
 def test_bad_orders():
-    with pytest.raises(ValueError, match="max_ngram_order must be >= 1. Received: 0"):
+    with pytest.raises(
+        ValueError, match="max_ngram_order must be an int >= 1. Received: 0"
+    ):
         corpus_bleu(["a"], [["a"]], max_ngram_order=0)
     with pytest.raises(ValueError, match="char_order must be an int >= 0"):
         corpus_chrf(["a"], [["a"]], char_order=-1)
