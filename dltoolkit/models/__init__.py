@@ -10,6 +10,7 @@ from dltoolkit.models import (  # noqa: F401
     han,
     lenet,
     mlp,
+    recursive,
     resnet,
     rnn,
     seq2seq,
