@@ -3,13 +3,21 @@
 from dltoolkit.layers.attention_pooling import AttentionPooling
 from dltoolkit.layers.bahdanau_attention import BahdanauAttention
 from dltoolkit.layers.bahdanau_attention_cell import BahdanauAttentionCell
+from dltoolkit.layers.positional_encoding import PositionalEncoding
 from dltoolkit.layers.rrelu import RReLU
+from dltoolkit.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from dltoolkit.layers.transformer_decoder_block import TransformerDecoderBlock
+from dltoolkit.layers.transformer_encoder_block import TransformerEncoderBlock
 from dltoolkit.layers.tree_composition import TreeComposition
 
 __all__ = [
     "AttentionPooling",
     "BahdanauAttention",
     "BahdanauAttentionCell",
+    "PositionalEncoding",
     "RReLU",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
     "TreeComposition",
 ]

@@ -6,7 +6,9 @@ registry.
 
 from dltoolkit.models import (  # noqa: F401
     alexnet,
+    bert,
     googlenet,
+    gpt,
     han,
     lenet,
     mlp,
@@ -14,6 +16,7 @@ from dltoolkit.models import (  # noqa: F401
     resnet,
     rnn,
     seq2seq,
+    transformer,
     vgg,
 )
 from dltoolkit.models.registry import (
