@@ -16,6 +16,7 @@ from dltoolkit._quiet import import_tensorflow_quietly
 
 
 def _models(args) -> int:
+    import_tensorflow_quietly()  # only the builders need TensorFlow
     from dltoolkit.models import list_builders
     from dltoolkit.models.summary import format_parameter_table, parameter_table
 
@@ -99,7 +100,6 @@ def _add_bleu_parser(sub) -> None:
 
 def main(argv=None) -> int:
     """Entry point of ``dltk``."""
-    import_tensorflow_quietly()
     parser = argparse.ArgumentParser(prog="dltk")
     sub = parser.add_subparsers(dest="command", required=True)
     models = sub.add_parser(
