@@ -140,8 +140,10 @@ def check_lengths(lengths, batch: int, n_frames: int) -> np.ndarray:
 
 def check_emission_values(log_emissions: np.ndarray, mask: np.ndarray):
     """Rejects NaN or +inf in the frames inside each sequence's length."""
-    valid = log_emissions[mask]
-    if np.any(np.isnan(valid)) or np.any(valid == np.inf):
+    if not mask.all():
+        log_emissions = np.where(mask[..., None], log_emissions, 0.0)
+    top = np.max(log_emissions) if log_emissions.size else 0.0  # NaN propagates
+    if np.isnan(top) or top == np.inf:
         raise ValueError(
             "log_emissions must be finite or -inf inside each sequence; received "
             "NaN or +inf"

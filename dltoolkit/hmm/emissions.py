@@ -122,13 +122,18 @@ class CategoricalEmissions(EmissionModel):
 
 
 def _diag_log_density(X, means, covars) -> np.ndarray:
-    """``log N(x | mu_c, diag(var_c))`` for X (T, D) and C components: (T, C)."""
-    precision = 1.0 / covars
-    const = (
+    """``log N(x | mu_c, diag(var_c))`` for X (T, D) and C components: (T, C).
+
+    Expands ``-(x - mu)^2 / (2 var)`` so that all frames take one matrix product.
+    """
+    precision = 1.0 / covars  # (C, D)
+    const = -0.5 * (
         X.shape[1] * _LOG_2PI + np.log(covars).sum(1) + (means**2 * precision).sum(1)
     )
-    quad = (X**2) @ precision.T - 2.0 * X @ (means * precision).T
-    return -0.5 * (const[None] + quad)
+    weights = np.concatenate([-0.5 * precision, means * precision], axis=1)  # (C, 2D)
+    out = np.concatenate([X**2, X], axis=1) @ weights.T
+    out += const
+    return out
 
 
 def _check_features(X, n_features: int) -> np.ndarray:

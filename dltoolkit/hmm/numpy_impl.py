@@ -305,12 +305,12 @@ def viterbi(log_startprob, log_transmat, log_emissions, lengths=None):
         log_startprob, log_transmat, log_emissions, lengths
     )
     b, t, n = em.shape
-    log_to_from = lt.T  # (to, from)
+    log_to_from = lt.T  # (to, from): rows gathered when backtracking
     deltas = np.empty((b, t, n))
     delta = ls[None] + em[:, 0]
     deltas[:, 0] = delta
     for i in range(1, t):
-        best = np.max(delta[:, None, :] + log_to_from[None], axis=-1)  # (B, to)
+        best = np.max(delta[:, :, None] + lt[None], axis=1)  # (B, from, to) -> (B, to)
         delta = np.where((i < lengths)[:, None], best + em[:, i], delta)
         deltas[:, i] = delta
     rows = np.arange(b)

@@ -172,14 +172,14 @@ def _posteriors_core(ls, lt, em, lengths, with_xi):
 
 def _viterbi_core(ls, lt, em, lengths):
     em_t, mask, t = _time_major(em, lengths)
-    log_to_from = tf.transpose(lt)  # (to, from)
+    log_to_from = tf.transpose(lt)  # (to, from): rows gathered when backtracking
     d0, m0 = _normalize(ls[None] + em_t[0])
 
     def step(carry, inputs):
         delta, _ = carry
         e, active = inputs
-        scores = delta[:, None, :] + log_to_from[None]  # (B, to, from)
-        new, m = _normalize(tf.reduce_max(scores, axis=-1) + e)
+        scores = delta[:, :, None] + lt[None]  # (B, from, to)
+        new, m = _normalize(tf.reduce_max(scores, axis=1) + e)
         return tf.where(active[:, None], new, delta), _masked(active, m)
 
     elems = (em_t[1:], tf.transpose(mask)[1:])
