@@ -30,7 +30,7 @@ _LOG_TINY = np.log(np.finfo(_DTYPE).tiny)  # exp() below this is subnormal: use 
 _XI_CHUNK = 1 << 20  # elements of (B, t, N, N) per vectorized xi chunk
 
 
-def prepare(log_startprob, log_transmat, log_emissions, lengths=None):
+def _prepare(log_startprob, log_transmat, log_emissions, lengths=None):
     """Checks inputs and brings emissions to batched form.
 
     Returns:
@@ -166,7 +166,7 @@ def forward(log_startprob, log_transmat, log_emissions, lengths=None):
     References:
         Rabiner (1989), eqs. (19)-(21); slides "HMM - Forward Procedure".
     """
-    ls, lt, em, lengths, mask, batched = prepare(
+    ls, lt, em, lengths, mask, batched = _prepare(
         log_startprob, log_transmat, log_emissions, lengths
     )
     alpha, offsets = _forward_normalized(ls, lt, em, lengths)
@@ -193,7 +193,7 @@ def backward(log_startprob, log_transmat, log_emissions, lengths=None):
     References:
         Rabiner (1989), eqs. (23)-(25); slides "Baum-Welch: Backward Phase".
     """
-    _, lt, em, lengths, mask, batched = prepare(
+    _, lt, em, lengths, mask, batched = _prepare(
         log_startprob, log_transmat, log_emissions, lengths
     )
     beta, offsets = _backward_normalized(lt, em, lengths)
@@ -242,7 +242,7 @@ def forward_backward(
     Shapes are those of :func:`posteriors`; with ``return_batched`` they keep a
     leading batch axis even for ``(T, N)`` input.
     """
-    ls, lt, em, lengths, mask, batched = prepare(
+    ls, lt, em, lengths, mask, batched = _prepare(
         log_startprob, log_transmat, log_emissions, lengths
     )
     alpha, a_off = _forward_normalized(ls, lt, em, lengths)
@@ -301,7 +301,7 @@ def viterbi(log_startprob, log_transmat, log_emissions, lengths=None):
     References:
         Rabiner (1989), eqs. (32)-(35); slides "HMM - Viterbi Algorithm".
     """
-    ls, lt, em, lengths, mask, batched = prepare(
+    ls, lt, em, lengths, mask, batched = _prepare(
         log_startprob, log_transmat, log_emissions, lengths
     )
     b, t, n = em.shape

@@ -132,14 +132,15 @@ def _backward_core(lt, em, lengths):
             e_next, ins = inputs
             v, m1 = _normalize(e_next + bt)
             new, m2 = _normalize(_log_matmul_exp(v, mat_t, lt_t, checked))
-            return tf.where(ins[:, None], new, zeros), _masked(ins, m1 + m2)
+            m = tf.cast(m1, _F64) + tf.cast(m2, _F64)
+            return tf.where(ins[:, None], new, zeros), _masked(ins, m)
 
         return step
 
-    init = (zeros, zeros[:, 0])
+    init = (zeros, tf.zeros(tf.shape(lengths), _F64))
     betas, ms = _scan_matmul(make_step, (em_t[1:], inside), init, mat_t, reverse=True)
     beta = tf.concat([betas, zeros[None]], axis=0)  # (T, B, N), max 0 per frame
-    ms = tf.cast(tf.concat([ms, init[1][None]], axis=0), _F64)
+    ms = tf.concat([ms, init[1][None]], axis=0)
     return beta, tf.cumsum(ms, axis=0, reverse=True), em_t
 
 
