@@ -28,6 +28,7 @@ _DTYPE = np.float64
 _TINY = np.finfo(_DTYPE).tiny / np.finfo(_DTYPE).eps  # below: fall back to exact
 _LOG_TINY = np.log(np.finfo(_DTYPE).tiny)  # exp() below this is subnormal: use 0
 _XI_CHUNK = 1 << 20  # elements of (B, t, N, N) per vectorized xi chunk
+_LOOP_MIN = 1 << 17  # elements of (B, N, N) from which Viterbi loops over states
 
 
 def _prepare(log_startprob, log_transmat, log_emissions, lengths=None):
@@ -134,6 +135,17 @@ def _backward_normalized(log_transmat, em, lengths):
         bt = beta[:, i] = np.where(inside[:, None], new, 0.0)
         steps[:, i] = np.where(inside, m1 + m2, 0.0)
     return beta, np.cumsum(steps[:, ::-1], axis=1)[:, ::-1]
+
+
+def _max_plus(delta, log_transmat):
+    """``max_i delta[:, i] + log_transmat[i, :]``: (B, N)."""
+    b, n = delta.shape
+    if b < 16 or b * n * n < _LOOP_MIN:  # small: one (B, from, to) temporary
+        return np.max(delta[:, :, None] + log_transmat[None], axis=1)
+    out = delta[:, :1] + log_transmat[0]
+    for i in range(1, n):  # large: stream over from-states, cache-sized pieces
+        np.maximum(out, delta[:, i : i + 1] + log_transmat[i], out=out)
+    return out
 
 
 def _final(x, lengths):
@@ -310,7 +322,7 @@ def viterbi(log_startprob, log_transmat, log_emissions, lengths=None):
     delta = ls[None] + em[:, 0]
     deltas[:, 0] = delta
     for i in range(1, t):
-        best = np.max(delta[:, :, None] + lt[None], axis=1)  # (B, from, to) -> (B, to)
+        best = _max_plus(delta, lt)
         delta = np.where((i < lengths)[:, None], best + em[:, i], delta)
         deltas[:, i] = delta
     rows = np.arange(b)

@@ -176,3 +176,18 @@ def test_saved_model_viterbi_signature(batch, tmp_path):
     short = loaded.viterbi(tf.constant(log_em[:1, :3]), tf.constant([3]))
     want_short = numpy_impl.viterbi(log_start, log_trans, log_em[0, :3])[0]
     np.testing.assert_array_equal(short["path"].numpy()[0], want_short)
+
+
+def test_large_batches_agree():
+    # B * N * N above numpy_impl's threshold: its Viterbi streams over states.
+    rng = np.random.default_rng(1)
+    log_start, log_trans = random_model(rng, 64, concentration=0.3)
+    log_em = rng.normal(scale=4.0, size=(32, 20, 64))
+    lengths = rng.integers(1, 21, size=32)
+    want_path, want_log_prob = numpy_impl.viterbi(log_start, log_trans, log_em, lengths)
+    path, log_prob = as_numpy(tf_impl.viterbi(log_start, log_trans, log_em, lengths))
+    np.testing.assert_array_equal(path, want_path)
+    np.testing.assert_allclose(log_prob, want_log_prob, rtol=1e-12)
+    b = int(np.argmax(lengths))
+    one = numpy_impl.viterbi(log_start, log_trans, log_em[b, : lengths[b]])
+    np.testing.assert_array_equal(one[0], want_path[b, : lengths[b]])
