@@ -87,7 +87,9 @@ class AppHyperModel(kt.HyperModel):
     def fit(self, hp, model, *args, callbacks=None, epochs=None, verbose=1, **kwargs):
         config = self.config_for(hp)
         _, schedule_callbacks = make_optimizer(config, self.pipes.steps_per_epoch)
-        callbacks = list(callbacks or []) + schedule_callbacks
+        # App callbacks first: they may log the objective (val_bleu, ...).
+        app_callbacks = self.app.callbacks(config, self.data, model)
+        callbacks = [*app_callbacks, *(callbacks or []), *schedule_callbacks]
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if config.early_stopping_patience > 0:
             callbacks.append(

@@ -106,6 +106,14 @@ class App:
         """Writes the raw-input SavedModel to ``path``."""
         raise NotImplementedError
 
+    def callbacks(self, config, data, model) -> list:
+        """Extra callbacks for training and tuning (e.g. a ``val_bleu`` scorer).
+
+        Called after the model is built; they run before the runner's own
+        callbacks, so metrics they log can be monitored.
+        """
+        return []
+
     def chance_loss(self, config, data) -> float | None:
         """The loss of a trivial predictor, for the learning-curve diagnosis."""
         return None
@@ -134,6 +142,7 @@ class App:
             loss=loss,
             metrics=metrics,
             extra_callbacks=extra_callbacks,
+            model_callbacks=lambda model: self.callbacks(config, data, model),
             verbose=verbose,
         )
 

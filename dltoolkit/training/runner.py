@@ -198,6 +198,7 @@ def fit(
     loss,
     metrics=(),
     extra_callbacks=(),
+    model_callbacks: Callable[[keras.Model], list] | None = None,
     verbose: int | None = None,
 ) -> FitResult:
     """Compiles and trains a model in ``run_dir``, resuming if it was interrupted.
@@ -218,7 +219,11 @@ def fit(
         steps_per_epoch: batches per epoch (schedules count steps).
         loss: Keras loss.
         metrics: Keras metrics.
-        extra_callbacks: appended to the runner's callbacks.
+        model_callbacks: ``model -> callbacks``, called once the model is
+            built (for callbacks that decode with it); run first.
+        extra_callbacks: run before the runner's own callbacks, so metrics
+            they add to the logs (``val_bleu``) reach checkpoints, early
+            stopping, schedules and the CSV history.
         verbose: Keras verbosity; default is a progress bar on a terminal.
 
     Returns:
@@ -262,6 +267,9 @@ def fit(
     state_writer = _StateWriter(run_dir / STATE_FILE, state["train_seconds"], guard)
     callbacks = [
         guard,
+        # First: they may add metrics (val_bleu, ...) the others read.
+        *(model_callbacks(model) if model_callbacks else []),
+        *extra_callbacks,
         keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True),
         keras.callbacks.ModelCheckpoint(
             str(best_path),
@@ -273,7 +281,6 @@ def fit(
         ),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
         *schedule_callbacks,
-        *extra_callbacks,
     ]
     if config.early_stopping_patience > 0:
         callbacks.append(

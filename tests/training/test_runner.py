@@ -248,3 +248,30 @@ def test_early_stopping_patience_carries_across_resume(tmp_path):
     # Best at epoch 0, two epochs without improvement already: 3 more would
     # be a fresh patience; the resumed run stops after epoch 3 instead.
     assert counter.epochs == [2, 3]
+
+
+class _FakeBleu(keras.callbacks.Callback):
+    """Logs val_bleu = 10, 30, 20, 20, ... (best at the second epoch)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.built_for = model
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_bleu"] = [10.0, 30.0][epoch] if epoch < 2 else 20.0
+
+
+def test_model_callbacks_feed_checkpoints_and_early_stopping(tmp_path):
+    config = TrainConfig(
+        epochs=10, early_stopping_patience=2, early_stopping_monitor="val_bleu"
+    )
+    made = []
+
+    def make(model):
+        made.append(_FakeBleu(model))
+        return made
+
+    result = _fit(tmp_path, config, model_callbacks=make)
+    assert isinstance(made[0].built_for, keras.Model)
+    assert result.history["val_bleu"] == [10.0, 30.0, 20.0, 20.0]  # max mode
+    assert result.epochs == 4
