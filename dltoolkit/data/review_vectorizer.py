@@ -39,7 +39,8 @@ def clean_text(texts, *, keep_sentences: bool = False):
     )
     texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, "[’`]", "'")
-    texts = tf.strings.regex_replace(texts, _SENTENCE_END, " . " if keep_sentences else " ")
+    end = " . " if keep_sentences else " "
+    texts = tf.strings.regex_replace(texts, _SENTENCE_END, end)
     if keep_sentences:
         texts = tf.strings.regex_replace(texts, r"[^\p{L}\p{N}'.]+", " ")
     else:
@@ -196,4 +197,3 @@ class ReviewVectorizer(keras.layers.Layer):
             min_length=self.min_length,
         )
         return config
-

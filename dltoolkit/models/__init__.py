@@ -16,6 +16,7 @@ from dltoolkit.models import (  # noqa: F401
     resnet,
     rnn,
     seq2seq,
+    text_cnn,
     transformer,
     vgg,
 )
