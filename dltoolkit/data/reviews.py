@@ -36,7 +36,7 @@ ASPECTS = (
     "the lead actor", "the villain", "the score", "the camera work",
     "the editing", "the first half", "the finale", "the romance",
 )  # fmt: skip
-SUBJECTS = ("this movie", "the film", "it", "this film", "the whole thing")
+SUBJECTS = ("it", "this one", "the whole thing", "overall it", "all in all it")
 NOUNS = ("movie", "film", "story", "experience", "sequel", "drama", "comedy")
 ADJECTIVES = {
     1: (

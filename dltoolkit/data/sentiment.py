@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 import os
 import re
 from pathlib import Path
@@ -58,6 +59,7 @@ class SentimentData:
         exact_tags: True when the tags come from the generator, False when
             they are keyword heuristics (see :func:`tag_reviews`).
         vocabulary: set by the app once built from the training texts.
+        pretrain_seconds: time spent in masked-LM pretraining, if any.
     """
 
     train: TextSplit
@@ -67,6 +69,7 @@ class SentimentData:
     unlabeled: list[str] = dataclasses.field(default_factory=list)
     exact_tags: bool = False
     vocabulary: list[str] = dataclasses.field(default_factory=list)
+    pretrain_seconds: float | None = None
     class_names: tuple[str, ...] = CLASS_NAMES
 
     @property
@@ -405,23 +408,31 @@ def make_pipeline(
     batch_size: int,
     shuffle: bool,
     seed: int = 0,
-    bucket_boundaries=(16, 32, 64, 128),
+    sort_window: int = 32,
 ) -> tf.data.Dataset:
-    """Batches of ``(raw strings, labels)``; reviews of similar length share a
-    batch (less padding for recurrent models).
+    """Batches of ``(raw strings, labels)``, ``ceil(n / batch_size)`` of them.
+
+    Reviews are sorted by length within windows of ``sort_window`` batches,
+    so a batch holds reviews of similar length (less padding for recurrent
+    models); the batches are then shuffled.
     """
     ds = tf.data.Dataset.from_tensor_slices(
         (tf.constant(split.texts, tf.string), split.labels)
     ).cache()
     if shuffle:
-        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.bucket_by_sequence_length(
-        lambda text, label: tf.size(tf.strings.split(text)),
-        list(bucket_boundaries),
-        [batch_size] * (len(bucket_boundaries) + 1),
-        no_padding=True,
-    )
+        ds = ds.shuffle(max(1, len(split)), seed=seed, reshuffle_each_iteration=True)
+    window = batch_size * sort_window
+    ds = ds.batch(window).map(_sort_by_length).unbatch().batch(batch_size)
+    if shuffle:
+        ds = ds.shuffle(sort_window, seed=seed, reshuffle_each_iteration=True)
+    batches = math.ceil(len(split) / batch_size)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _sort_by_length(texts, labels):
+    order = tf.argsort(tf.strings.length(texts))
+    return tf.gather(texts, order), tf.gather(labels, order)
 
 
 def text_batches(texts: list[str], batch_size: int = 256) -> tf.data.Dataset:

@@ -1,0 +1,1 @@
+"""Sentiment classification of reviews (BiLSTM, GRU, CNN, HAN, BERT-like)."""

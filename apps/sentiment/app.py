@@ -1,0 +1,253 @@
+"""Sentiment classification of reviews: BiLSTM, GRU, 1D CNN, HAN, BERT-like.
+
+python -m apps.sentiment train --profile quick          # BiLSTM, generated reviews
+python -m apps.sentiment train --set model=han --set data=imdb
+python -m apps.sentiment predict --run-dir DIR "Not bad at all." reviews.txt
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import tensorflow as tf
+
+from apps.sentiment.evaluation import evaluate_sentiment
+from apps.sentiment.models import build_sentiment_model, model_options
+from dltoolkit.data.review_vectorizer import build_vocabulary
+from dltoolkit.data.sentiment import (
+    TAGS,
+    load_sentiment,
+    make_pipeline,
+    read_utf8,
+)
+from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.training.app import App, Evaluation, Pipelines
+from dltoolkit.training.config import TrainConfig
+from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
+from dltoolkit.training.report import read_metrics
+
+
+@dataclasses.dataclass
+class SentimentConfig(TrainConfig):
+    """Config of the sentiment app.
+
+    Attributes:
+        data: ``reviews`` (generated, default), ``imdb`` (TFDS
+            ``imdb_reviews`` from the TFDS data dir), ``tfds:NAME``, an
+            aclImdb folder (``train/pos``, ``train/neg``, ``test/...``) or a
+            ``.csv`` / ``.tsv`` file with a header row.
+        data_dir: the TFDS data dir (default: TFDS's own).
+        num_reviews: size of the generated corpus (all splits).
+        max_examples: cap on each real split (None: all).
+        text_column, label_column: CSV/TSV columns (None: text/review/
+            sentence/content and label/sentiment/polarity).
+        val_fraction, test_fraction: held-out shares (test: generated and
+            CSV data; IMDB has its own test split).
+        model: ``lstm`` (bidirectional, default), ``gru`` (bidirectional),
+            ``cnn``, ``han`` or ``bert_like``.
+        vocab_size: the most frequent training words kept (ids 0 and 1 are
+            padding and unknown; 2 and 3 ``[CLS]`` and ``[MASK]``).
+        max_tokens: words kept per review; the rest is truncated (bert_like:
+            the fixed input length, ``[CLS]`` included).
+        max_sentences, max_words: han only: sentences kept per review and
+            words kept per sentence.
+        embedding_dim, units, num_layers, dropout, filters, kernel_sizes,
+            conv_layers, d_model, num_heads, d_ff: model options (see
+            ``apps/sentiment/models.py``: MODELS lists which kind takes
+            which); None takes the kind's CPU-sized default, then the
+            builder's.
+        pretrain_epochs: bert_like only: epochs of masked-LM pretraining on
+            the training (and unlabeled) text before fine-tuning.
+        mask_rate: share of words the masked LM predicts.
+        baseline_c: inverse regularization of the bag-of-words baseline.
+    """
+
+    data: str = "reviews"
+    data_dir: str | None = None
+    num_reviews: int = 12000
+    max_examples: int | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    model: str = "lstm"
+    vocab_size: int = 20000
+    max_tokens: int = 256
+    max_sentences: int = 16
+    max_words: int = 32
+    embedding_dim: int | None = None
+    units: int | None = None
+    num_layers: int | None = None
+    dropout: float | None = None
+    filters: int | None = None
+    kernel_sizes: tuple[int, ...] | None = None
+    conv_layers: int | None = None
+    d_model: int | None = None
+    num_heads: int | None = None
+    d_ff: int | None = None
+    pretrain_epochs: int = 0
+    mask_rate: float = 0.15
+    baseline_c: float = 1.0
+
+
+# quick: a BiLSTM of 32 units on 12,000 generated reviews (see README for the
+# measured time and figures on 2 CPU cores).
+PROFILES = {
+    "smoke": dict(num_reviews=240, epochs=1, batch_size=32, max_tokens=64),
+    "quick": dict(num_reviews=12000, epochs=10, early_stopping_patience=3),
+    "full": dict(
+        num_reviews=40000,
+        epochs=30,
+        early_stopping_patience=5,
+        schedule="performance",
+        perf_patience=2,
+    ),
+}
+
+
+class SentimentApp(App):
+    name = "sentiment"
+    config_cls = SentimentConfig
+    profiles = PROFILES
+    headline = "accuracy"
+    objective = "val_accuracy"
+
+    # === Data ===
+
+    def load_data(self, config):
+        model_options(config)  # an unknown model or option fails before loading
+        for key in ("val_fraction", "test_fraction"):
+            if not 0.0 < getattr(config, key) < 0.5:
+                raise ConfigError(
+                    f"{key} must be in (0, 0.5). Received: {getattr(config, key)}"
+                )
+        data = load_sentiment(
+            config.data,
+            data_dir=config.data_dir,
+            num_reviews=config.num_reviews,
+            seed=config.seed,
+            val_fraction=config.val_fraction,
+            test_fraction=config.test_fraction,
+            max_examples=config.max_examples,
+            text_column=config.text_column,
+            label_column=config.label_column,
+        )
+        try:
+            data.vocabulary = build_vocabulary(data.train.texts, config.vocab_size)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        return data
+
+    def describe_data(self, data) -> str:
+        sizes = ", ".join(f"{k} {v:,}" for k, v in data.sizes.items())
+        positive = {k: float(s.labels.mean()) for k, s in self._splits(data)}
+        balance = ", ".join(f"{k} {v:.1%}" for k, v in positive.items())
+        tags = ", ".join(f"{t} {int(data.test.tags[t].sum())}" for t in TAGS)
+        kind = "exact" if data.exact_tags else "keyword heuristics"
+        lines = [
+            f"{data.source}; {sizes} reviews; positive share: {balance}.",
+            f"Tagged test reviews ({kind}): {tags}.",
+            f"Vocabulary: {len(data.vocabulary) + 2:,} ids (padding and unknown "
+            "included), from the training texts.",
+        ]
+        if data.unlabeled:
+            lines.append(f"Unlabeled reviews (pretraining): {len(data.unlabeled):,}.")
+        return "\n\n".join(lines)
+
+    @staticmethod
+    def _splits(data):
+        return [(k, s) for k, s in (("train", data.train), ("val", data.val),
+                                    ("test", data.test)) if len(s)]  # fmt: skip
+
+    def pipelines(self, config, data) -> Pipelines:
+        kwargs = dict(batch_size=config.batch_size, seed=config.seed)
+        return Pipelines(
+            train=make_pipeline(data.train, shuffle=True, **kwargs),
+            val=make_pipeline(data.val, shuffle=False, **kwargs),
+            steps_per_epoch=math.ceil(len(data.train) / config.batch_size),
+        )
+
+    # === Model ===
+
+    def build_model(self, config, data):
+        return build_sentiment_model(config, data)
+
+    def loss_and_metrics(self, config):
+        return "sparse_categorical_crossentropy", ["accuracy"]
+
+    def chance_loss(self, config, data):
+        return math.log(2.0)
+
+    # === Evaluation ===
+
+    def evaluate(self, model, data, config, run_dir: Path) -> Evaluation:
+        if data.pretrain_seconds is None:  # reloaded: keep the recorded time
+            data.pretrain_seconds = read_metrics(run_dir).get("pretrain_seconds")
+        metrics, sections, plots = evaluate_sentiment(model, data, config, run_dir)
+        sections.append(
+            (
+                "Input handling",
+                f"Reviews are lower-cased and stripped of punctuation in the "
+                f"model; words outside the {len(data.vocabulary) + 2:,}-id "
+                "vocabulary map to [UNK]; an empty review is all padding. "
+                + _truncation(config),
+            )
+        )
+        return Evaluation(metrics=metrics, sections=sections, plots=plots)
+
+    # === Export and predict ===
+
+    def export(self, model, data, config, path: Path) -> Path:
+        class_names = tf.constant(list(data.class_names))
+
+        def serve(texts):
+            # (batch,) strings -> (batch, 2) probabilities
+            probabilities = tf.cast(model(texts, training=False), tf.float32)
+            class_id = tf.argmax(probabilities, axis=-1)
+            return {
+                "label": tf.gather(class_names, class_id),
+                "class_id": class_id,
+                "probability": probabilities[:, 1],
+                "probabilities": probabilities,
+            }
+
+        return export_saved_model(
+            path, model, serve, [tf.TensorSpec([None], tf.string, name="texts")]
+        )
+
+    def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
+        """An input naming a file is read as one review per line; any other
+        input is a review itself. Prints ``source<TAB>label<TAB>P(positive)``.
+        """
+        serve = load_export(Path(run_dir) / EXPORT_DIR)
+        texts, sources = [], []
+        for item in inputs:
+            path = Path(item)
+            if len(item) < 4096 and path.is_file():
+                lines = read_utf8(path).splitlines()
+                if not lines:
+                    raise DataError(f"{path} holds no review (one per line).")
+                texts += lines
+                sources += [f"{path}:{n}" for n in range(1, len(lines) + 1)]
+            else:
+                texts.append(item)
+                sources.append(item if len(item) <= 60 else item[:57] + "...")
+        out = serve(texts=tf.constant(texts, tf.string))
+        labels = [s.decode() for s in out["label"].numpy()]
+        probs = out["probability"].numpy()
+        return [f"{s}\t{label}\t{p:.4f}" for s, label, p in zip(sources, labels, probs)]
+
+
+def _truncation(config) -> str:
+    if config.model == "han":
+        return (
+            f"Only the first {config.max_sentences} sentences, of at most "
+            f"{config.max_words} words each, are read."
+        )
+    words = config.max_tokens - (config.model == "bert_like")
+    return f"Only the first {words} words are read; the rest is truncated."
+
+
+APP = SentimentApp()

@@ -1,0 +1,187 @@
+"""Test metrics, the bag-of-words baseline, samples and attention for the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from apps.sentiment.plots import plot_han_attention
+from dltoolkit.data.review_vectorizer import tokenize
+from dltoolkit.data.sentiment import TAGS, text_batches
+from dltoolkit.training.report import markdown_table
+
+
+def binary_metrics(labels, probabilities, prefix: str = "") -> dict:
+    """Accuracy, precision, recall, F1 (positive class) and ROC AUC.
+
+    ``probabilities`` is ``(n, 2)``; the prediction is its argmax.
+    """
+    from sklearn.metrics import (
+        accuracy_score,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
+
+    labels = np.asarray(labels)
+    pred = np.asarray(probabilities).argmax(axis=1)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        labels, pred, average="binary", pos_label=1, zero_division=0
+    )
+    both = len(np.unique(labels)) == 2
+    auc = roc_auc_score(labels, probabilities[:, 1]) if both else None
+    values = {
+        "accuracy": accuracy_score(labels, pred),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "roc_auc": auc,
+    }
+    return {f"{prefix}{k}": None if v is None else float(v) for k, v in values.items()}
+
+
+def subset_accuracies(labels, pred, tags: dict, prefix: str = "") -> dict:
+    """``accuracy_<tag>`` on each tagged subset (None when it is empty)."""
+    out = {}
+    for tag in TAGS:
+        mask = tags.get(tag, np.zeros(len(labels), bool))
+        out[f"{prefix}accuracy_{tag}"] = (
+            float((pred[mask] == labels[mask]).mean()) if mask.any() else None
+        )
+    return out
+
+
+def bag_of_words_baseline(data, config):
+    """Logistic regression on binary word counts, trained on the train split.
+
+    The words are the model's own (:func:`tokenize`), capped at
+    ``vocab_size``. Returns the test probabilities ``(n, 2)``.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    counts = CountVectorizer(
+        analyzer=_identity, binary=True, max_features=config.vocab_size
+    )
+    x_train = counts.fit_transform(tokenize(data.train.texts))
+    classifier = LogisticRegression(C=config.baseline_c, max_iter=2000)
+    classifier.fit(x_train, data.train.labels)
+    return classifier.predict_proba(counts.transform(tokenize(data.test.texts)))
+
+
+def _identity(words):
+    return words
+
+
+def evaluate_sentiment(model, data, config, run_dir: Path):
+    """Metrics, report sections and plots for a trained sentiment model."""
+    from sklearn.metrics import confusion_matrix
+
+    from dltoolkit.training.plots import plot_confusion_matrix
+
+    test = data.test
+    probs = model.predict(text_batches(test.texts, config.batch_size), verbose=0)
+    probs = np.asarray(probs, dtype="float64").reshape(len(test), 2)
+    pred = probs.argmax(axis=1)
+    base = bag_of_words_baseline(data, config)
+    base_pred = base.argmax(axis=1)
+    metrics = {
+        **binary_metrics(test.labels, probs),
+        **subset_accuracies(test.labels, pred, test.tags),
+        **binary_metrics(test.labels, base, prefix="baseline_"),
+        **subset_accuracies(test.labels, base_pred, test.tags, prefix="baseline_"),
+        "test_examples": len(test),
+        **{f"test_{t}": int(test.tags[t].sum()) for t in TAGS if t in test.tags},
+    }
+    if data.pretrain_seconds is not None:
+        metrics["pretrain_seconds"] = round(data.pretrain_seconds, 2)
+    names = list(data.class_names)
+    matrix = confusion_matrix(test.labels, pred, labels=[0, 1])
+    plots = [plot_confusion_matrix(matrix, names, run_dir / "confusion_matrix.png")]
+    sections = [
+        ("Model vs bag-of-words baseline (test split)", _subset_table(metrics, data)),
+        ("Sample predictions (test split)", _samples(test, probs, base, names)),
+    ]
+    if config.model == "han":
+        path, text = han_attention_section(model, test, run_dir / "han_attention.png")
+        plots.append(path)
+        sections.append(("HAN attention", text))
+    return metrics, sections, plots
+
+
+def _subset_table(metrics: dict, data) -> str:
+    kind = "exact (generator)" if data.exact_tags else "keyword heuristics"
+    rows = [["all", metrics["test_examples"], metrics["accuracy"]]]
+    rows[0].append(metrics["baseline_accuracy"])
+    for tag in TAGS:
+        rows.append(
+            [
+                tag,
+                metrics.get(f"test_{tag}", 0),
+                metrics[f"accuracy_{tag}"],
+                metrics[f"baseline_accuracy_{tag}"],
+            ]
+        )
+    table = markdown_table(["subset", "reviews", "model", "bag-of-words LR"], rows)
+    return f"{table}\n\nAccuracy per subset; tags: {kind}."
+
+
+def _pick_samples(test, per_tag: int = 2) -> list[int]:
+    """A few test reviews: per tag, then plain ones."""
+    chosen: list[int] = []
+    for tag in TAGS:
+        hits = np.flatnonzero(test.tags.get(tag, np.zeros(len(test), bool)))
+        chosen += [int(i) for i in hits if i not in chosen][:per_tag]
+    plain = [i for i in range(len(test)) if i not in chosen]
+    return sorted(chosen + plain[: max(0, 8 - len(chosen))])
+
+
+def _samples(test, probs, base, names) -> str:
+    rows = []
+    for i in _pick_samples(test):
+        text = test.texts[i]
+        short = text if len(text) <= 160 else text[:157] + "..."
+        tags = ", ".join(t for t in TAGS if test.tags.get(t, [False] * len(test))[i])
+        rows.append(
+            [
+                short,
+                tags or "-",
+                names[test.labels[i]],
+                f"{names[probs[i].argmax()]} ({probs[i, 1]:.3f})",
+                names[base[i].argmax()],
+            ]
+        )
+    header = ["review", "tags", "true", "model (P positive)", "baseline"]
+    return markdown_table(header, rows)
+
+
+def han_attention_section(model, test, path: Path, count: int = 4):
+    """Draws the HAN's word and sentence attention over a few test reviews."""
+    from dltoolkit.models.han import han_attention_model
+
+    vectorizer = model.get_layer("vectorizer")
+    attention = han_attention_model(model.get_layer("han"))
+    index = _pick_samples(test, per_tag=1)[:count]
+    texts = [test.texts[i] for i in index]
+    ids = vectorizer(tf.constant(texts, tf.string)).numpy()  # (n, S, W)
+    probs, words, sentences = (np.asarray(t) for t in attention(ids))
+    lookup = ["", "[UNK]", *vectorizer.vocabulary]
+    samples = []
+    for k, i in enumerate(index):
+        rows = [r for r in range(ids.shape[1]) if ids[k, r].any()]
+        samples.append(
+            {
+                "title": f"test #{i} (true {test.labels[i]}, "
+                f"P(positive) = {probs[k, 1]:.3f})",
+                "sentences": [[lookup[t] for t in ids[k, r] if t] for r in rows],
+                "word_weights": [words[k, r][ids[k, r] > 0] for r in rows],
+                "sentence_weights": [sentences[k, r] for r in rows],
+            }
+        )
+    out = plot_han_attention(samples, path)
+    text = (
+        f"`{out.name}`: {len(samples)} test reviews as the model saw them "
+        "(lower case, truncated); sentence weights in red, word weights in blue."
+    )
+    return out, text
