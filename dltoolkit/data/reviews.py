@@ -112,6 +112,9 @@ class ReviewSet:
     labels: np.ndarray
     tags: dict[str, np.ndarray]
 
+    def __len__(self) -> int:
+        return len(self.texts)
+
 
 def _pick(rng, items):
     return items[int(rng.integers(len(items)))]

@@ -98,26 +98,30 @@ def _tagged(texts, labels) -> TextSplit:
 
 
 def _split(texts, labels, *, val_fraction, test_fraction, seed):
-    """Stratified train / val / test of one labeled set (test_fraction 0: none)."""
-    from sklearn.model_selection import train_test_split
+    """Stratified train / val / test of one labeled set (test_fraction 0: none).
 
+    Each class gives ``round(n_c * test_fraction)`` reviews to test and
+    ``round(rest * val_fraction)`` to validation, at least one each when it
+    has three or more.
+    """
     labels = np.asarray(labels, "int64")
-    index = np.arange(len(texts))
-    stratify = labels if np.bincount(labels, minlength=2).min() >= 3 else None
-    if test_fraction:
-        index, test = train_test_split(
-            index, test_size=test_fraction, random_state=seed, stratify=stratify
+    rng = np.random.default_rng(seed)
+    parts = ([], [], [])
+    for label in np.unique(labels):
+        index = rng.permutation(np.flatnonzero(labels == label))
+        floor = 1 if len(index) >= 3 else 0
+        n_test = (
+            max(floor, int(len(index) * test_fraction + 0.5)) if test_fraction else 0
         )
-        stratify = None if stratify is None else labels[index]
-    else:
-        test = np.array([], "int64")
-    train, val = train_test_split(
-        index, test_size=val_fraction, random_state=seed, stratify=stratify
-    )
-    return [
-        ([texts[i] for i in np.sort(part)], labels[np.sort(part)])
-        for part in (train, val, test)
-    ]
+        n_val = max(floor, int((len(index) - n_test) * val_fraction + 0.5))
+        parts[2].append(index[:n_test])
+        parts[1].append(index[n_test : n_test + n_val])
+        parts[0].append(index[n_test + n_val :])
+    out = []
+    for part in parts:
+        index = np.sort(np.concatenate(part)) if part else np.array([], "int64")
+        out.append(([texts[i] for i in index], labels[index]))
+    return out
 
 
 def _cap(texts, labels, limit, seed):
@@ -172,9 +176,8 @@ def load_tfds_reviews(
     where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-        names = [
-            s for s in ("train", "test", "unsupervised") if s in builder.info.splits
-        ]
+        known = builder.info.splits or ("train", "test", "unsupervised")
+        names = [s for s in ("train", "test", "unsupervised") if s in known]
         loaded = tfds.load(
             name, split=names, data_dir=data_dir, download=False, as_supervised=True
         )
