@@ -1,0 +1,1 @@
+"""Translation app: attention seq2seq or Transformer, beam search, BLEU, SavedModel."""

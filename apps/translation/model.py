@@ -1,0 +1,258 @@
+"""The translator model: strings in (TextVectorization inside), decoding in-graph.
+
+``build_translator`` wraps a ``seq2seq`` or ``transformer`` builder between two
+``TextVectorization`` layers; ``make_translate`` turns a trained translator
+into a string-to-string function (greedy or beam search inside the graph), the
+one used for evaluation, the ``val_bleu`` callback and the SavedModel alike.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from dltoolkit.data.translation import (
+    END_ID,
+    FIRST_WORD_ID,
+    START_ID,
+    UNK_ID,
+    detokenize,
+    standardize,
+    vectorizer,
+)
+from dltoolkit.decoding import beam_search, greedy_search
+from dltoolkit.errors import ConfigError
+from dltoolkit.models import get_builder
+from dltoolkit.models.seq2seq import seq2seq_step_fn
+from dltoolkit.models.transformer import transformer_step_fn
+
+MODELS = ("seq2seq", "transformer")
+_BANNED = (0, UNK_ID, START_ID)  # never generated: padding, [UNK], [start]
+
+
+def core_options(config) -> dict:
+    """Builder keyword arguments of the config (None: the builder's default)."""
+    if config.model == "seq2seq":
+        options = {
+            "embedding_dim": config.embedding_dim,
+            "units": config.units,
+            "cell": config.cell,
+            "dropout": config.dropout,
+            "attention": "bahdanau",
+        }
+    elif config.model == "transformer":
+        options = {
+            "num_layers": config.num_layers,
+            "d_model": config.embedding_dim,
+            "num_heads": config.num_heads,
+            "d_ff": config.units,
+            "dropout": config.dropout,
+        }
+    else:
+        raise ConfigError(
+            f"Unknown model {config.model!r}. Valid models: {', '.join(MODELS)}."
+        )
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def build_core(config, source_vocab_size: int, target_vocab_size: int, **extra):
+    """The id-to-probabilities model, ``[source (B, S), target_in (B, T+1)]``."""
+    return get_builder(config.model)(
+        (config.max_source_length,),
+        target_vocab_size,
+        source_vocab_size=source_vocab_size,
+        target_length=config.max_target_length + 1,
+        **core_options(config),
+        **extra,
+    )
+
+
+def build_translator(config, data) -> keras.Model:
+    """``{"source": (B,) strings, "target": (B,) strings} -> (B, T+1, V)``.
+
+    The target sentence is vectorized inside the model and shifted right
+    behind ``[start]`` (teacher forcing); the labels are the same words
+    followed by ``[end]`` (:func:`dltoolkit.data.translation.target_labels`).
+    """
+    source = keras.Input(shape=(), dtype="string", name="source")
+    target = keras.Input(shape=(), dtype="string", name="target")
+    source_vec = vectorizer(
+        data.source_vocab, config.max_source_length, "source_vectorizer"
+    )
+    target_vec = vectorizer(
+        data.target_vocab, config.max_target_length, "target_vectorizer"
+    )
+    source_ids = ops.cast(source_vec(source), "int32")  # (B, S)
+    target_ids = ops.cast(target_vec(target), "int32")  # (B, T)
+    start = ops.full_like(target_ids[:, :1], START_ID)
+    target_in = ops.concatenate([start, target_ids], axis=1)  # (B, T + 1)
+    core = build_core(
+        config, source_vec.vocabulary_size(), target_vec.vocabulary_size()
+    )
+    probabilities = core([source_ids, target_in])  # (B, T + 1, V)
+    return keras.Model(
+        {"source": source, "target": target}, probabilities, name="translator"
+    )
+
+
+def core_of(model: keras.Model) -> keras.Model:
+    """The nested seq2seq or transformer model of a translator."""
+    for name in MODELS:
+        try:
+            return model.get_layer(name)
+        except ValueError:
+            continue
+    raise ConfigError(f"Model {model.name!r} holds no seq2seq or transformer.")
+
+
+def _length(vectorizer_layer) -> int:
+    return vectorizer_layer.get_config()["output_sequence_length"]
+
+
+def _step_and_state(core, source_ids):
+    if core.name == "transformer":
+        return transformer_step_fn(core, source_ids)
+    encode, step = seq2seq_step_fn(core)
+    return step, encode(source_ids)
+
+
+def decode_ids(
+    core, source_ids, *, vocab_size, max_length, beam_width: int, length_penalty
+):
+    """Decodes ids ``(B, S)`` to ``(B, max_length)``: ``[start]``, tokens, ``[end]``.
+
+    Padding, ``[UNK]`` and ``[start]`` are never generated; positions after
+    ``[end]`` hold 0.
+    """
+    banned = np.zeros(vocab_size, "float32")
+    banned[list(_BANNED)] = -1e9
+    step, state = _step_and_state(core, source_ids)
+
+    def next_logits(ids, index, state):
+        logits, state = step(ids, index, state)
+        return tf.cast(logits, tf.float32) + banned, state  # (B, V)
+
+    start = tf.fill([tf.shape(source_ids)[0], 1], START_ID)
+    kwargs = dict(max_length=max_length, end_id=END_ID, state=state)
+    if beam_width == 1:
+        return greedy_search(next_logits, start, **kwargs)
+    ids, _ = beam_search(
+        next_logits,
+        start,
+        beam_width=beam_width,
+        length_penalty=length_penalty,
+        **kwargs,
+    )
+    return ids[:, 0]  # the best beam
+
+
+def make_translate(model, *, beam_width: int, length_penalty: float, english: bool):
+    """A function ``sentences (B,) string -> dict`` of the trained ``model``.
+
+    Returns:
+        ``translate(sentences)`` (not yet a ``tf.function``) giving
+        ``translation`` (B,) strings, ``unknown_words`` (B,) int32 (source
+        words outside the vocabulary, read as ``[UNK]``) and ``truncated`` (B,)
+        bool (the source had more tokens than the model reads; the rest was
+        dropped). An empty or blank source gives an empty translation.
+    """
+    source_vec = model.get_layer("source_vectorizer")
+    target_vec = model.get_layer("target_vectorizer")
+    max_source = _length(source_vec)
+    target_vocab = target_vec.get_vocabulary()
+    vocabulary = tf.constant(target_vocab)
+    core = core_of(model)
+    options = dict(
+        vocab_size=len(target_vocab),
+        max_length=_length(target_vec) + 2,
+        beam_width=beam_width,
+        length_penalty=length_penalty,
+    )
+
+    def translate(sentences):
+        sentences = tf.reshape(sentences, [-1])  # (B,)
+        source_ids = tf.cast(source_vec(sentences), tf.int32)  # (B, S)
+        lengths = tf.strings.split(standardize(sentences)).row_lengths()  # (B,)
+        ids = decode_ids(core, source_ids, **options)[:, 1:]  # (B, T + 1), no [start]
+        words = tf.ragged.boolean_mask(
+            tf.gather(vocabulary, ids), ids >= FIRST_WORD_ID
+        )  # (B, None)
+        text = detokenize(
+            tf.strings.reduce_join(words, axis=1, separator=" "), english=english
+        )
+        return {
+            "translation": tf.where(lengths > 0, text, ""),
+            "unknown_words": tf.reduce_sum(
+                tf.cast(source_ids == UNK_ID, tf.int32), axis=1
+            ),
+            "truncated": lengths > max_source,
+        }
+
+    return translate
+
+
+def translate_all(fn, sentences: list[str], batch_size: int = 256) -> list[str]:
+    """Runs a (traced) translate function over a list in batches."""
+    out = []
+    for i in range(0, len(sentences), batch_size):
+        batch = tf.constant(sentences[i : i + batch_size], tf.string)
+        out += [t.decode("utf-8") for t in fn(batch)["translation"].numpy()]
+    return out
+
+
+def attention_maps(model, config, sources: list[str], outputs: list[str]):
+    """Attention of each output token over the source tokens.
+
+    seq2seq: the Bahdanau weights; transformer: the last decoder block's
+    cross-attention averaged over heads.
+
+    Returns:
+        A list of ``(source_tokens, output_tokens, weights (out, src))``.
+    """
+    source_vec = model.get_layer("source_vectorizer")
+    target_vec = model.get_layer("target_vectorizer")
+    source_ids = tf.cast(source_vec(tf.constant(sources)), tf.int32)  # (B, S)
+    target_ids = tf.cast(target_vec(tf.constant(outputs)), tf.int32)  # (B, T)
+    start = tf.fill([len(sources), 1], START_ID)
+    target_in = tf.concat([start, target_ids], axis=1)  # (B, T + 1)
+    core = core_of(model)
+    if core.name == "seq2seq":
+        twin = build_core(
+            config,
+            source_vec.vocabulary_size(),
+            target_vec.vocabulary_size(),
+            return_attention=True,
+        )
+        twin.set_weights(core.get_weights())
+        _, weights = twin([source_ids, target_in], training=False)  # (B, T+1, S)
+    else:
+        weights = _cross_attention(core, source_ids, target_in)
+    weights = np.asarray(weights)
+    src_vocab, tgt_vocab = source_vec.get_vocabulary(), target_vec.get_vocabulary()
+    maps = []
+    for i in range(len(sources)):
+        src = [src_vocab[t] for t in source_ids[i].numpy() if t]
+        out = [tgt_vocab[t] for t in target_ids[i].numpy() if t] + ["[end]"]
+        maps.append((src, out, weights[i, : len(out), : len(src)]))
+    return maps
+
+
+def _cross_attention(core, source_ids, target_in):
+    encoded, source_mask = core.get_layer("encoder")(source_ids, training=False)
+    decoder = core.get_layer("decoder")
+    x = decoder.get_layer("target_embedding")(target_in)
+    mask = tf.not_equal(target_in, 0)
+    blocks = [layer for layer in decoder.layers if layer.name.startswith("decoder_")]
+    scores = None
+    for block in blocks:
+        x, scores = block(
+            x,
+            encoded,
+            padding_mask=mask,
+            encoder_padding_mask=source_mask,
+            return_attention_scores=True,
+            training=False,
+        )
+    return tf.reduce_mean(scores["cross_attention"], axis=1)  # (B, T+1, S)

@@ -1,0 +1,381 @@
+"""Parallel text for translation: embedded corpus, pair files, TFDS; tokenization.
+
+Every loader returns :class:`TranslationData`: train/validation/test lists of
+``(source, target)`` strings. Text is tokenized by Keras ``TextVectorization``
+with :func:`standardize` (inside the model, so an export takes raw strings);
+:func:`detokenize` turns decoded tokens back into a sentence.
+
+Sources:
+
+- ``embedded``: English-Spanish pairs drawn from the grammar in
+  :mod:`dltoolkit.data.en_es_grammar` (deterministic by seed).
+- a path: a tab-separated pairs file in the Tatoeba/Anki layout,
+  ``english<TAB>spanish[<TAB>attribution]`` (the first column is the source
+  unless ``reverse``).
+- ``tfds:NAME``: a TFDS translation dataset (e.g. ``ted_hrlr_translate/pt_to_en``)
+  from the TFDS data dir; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from collections import Counter
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from dltoolkit.errors import DataError
+
+START, END = "[start]", "[end]"
+# TextVectorization ids: 0 padding, 1 [UNK], then the vocabulary given to it.
+PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+FIRST_WORD_ID = 4
+_PUNCTUATION = r"""([.,!?¿¡;:"()«»…])"""
+_OPENING = "¿¡(«"
+
+
+@dataclasses.dataclass
+class TranslationData:
+    """Train/validation/test sentence pairs and their vocabularies.
+
+    Attributes:
+        train, val, test: lists of ``(source, target)`` strings.
+        source: a one-line description of where the pairs came from.
+        source_lang, target_lang: language names or codes.
+        source_vocab, target_vocab: token lists for ``TextVectorization``
+            (set by :func:`with_vocabularies`; the target's starts with
+            ``[start]`` and ``[end]``).
+    """
+
+    train: list
+    val: list
+    test: list
+    source: str
+    source_lang: str = "source"
+    target_lang: str = "target"
+    source_vocab: list = dataclasses.field(default_factory=list)
+    target_vocab: list = dataclasses.field(default_factory=list)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+# === Tokenization ===
+
+
+@keras.saving.register_keras_serializable(package="dltoolkit", name="standardize")
+def standardize(text):
+    """Lowercases and splits punctuation off words (a ``TextVectorization`` step).
+
+    Invalid UTF-8 bytes become U+FFFD instead of failing; ``"¿Dónde está?"``
+    becomes ``"¿ dónde está ?"``.
+    """
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
+    text = tf.strings.regex_replace(text, r"\s+", " ")
+    return tf.strings.strip(text)
+
+
+def detokenize(text, *, english: bool = False):
+    """Joins punctuation back to words and capitalizes the sentence.
+
+    ``"¿ dónde está el perro ?"`` becomes ``"¿Dónde está el perro?"``; with
+    ``english``, the pronoun ``i`` becomes ``I``. Works on string tensors.
+    """
+    text = tf.strings.regex_replace(text, r" ([.,!?;:…)»])", r"\1")
+    text = tf.strings.regex_replace(text, r"([¿¡(«]) ", r"\1")
+    if english:
+        text = tf.strings.regex_replace(text, r"(^|[ ¿¡(«])i([ .,!?;:']|$)", r"\1I\2")
+    prefix = tf.strings.regex_replace(text, f"^([{_OPENING}]*)(?s:.*)$", r"\1")
+    rest = tf.strings.regex_replace(text, f"^[{_OPENING}]*", "")
+    first = tf.strings.substr(rest, 0, 1, unit="UTF8_CHAR")
+    tail = tf.strings.regex_replace(rest, "^(?s:.)", "")
+    return tf.strings.join([prefix, tf.strings.upper(first, encoding="utf-8"), tail])
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """The tokens ``TextVectorization`` sees for each text (standardized, split)."""
+    if not texts:
+        return []
+    out = standardize(tf.constant(texts)).numpy()
+    return [t.decode("utf-8").split() for t in out]
+
+
+def build_vocabulary(texts: list[str], max_size: int, *, reserved=()) -> list[str]:
+    """The most frequent tokens of ``texts`` (ties in alphabetical order).
+
+    Args:
+        texts: training sentences.
+        max_size: the vocabulary size with padding and ``[UNK]`` counted.
+        reserved: tokens placed first (e.g. ``[start]``, ``[end]``).
+
+    Returns:
+        The list for ``TextVectorization(vocabulary=...)`` (padding and
+        ``[UNK]`` excluded: the layer adds them).
+    """
+    if max_size < len(reserved) + 3:
+        raise DataError(
+            f"A vocabulary needs room for padding, [UNK], {len(reserved)} reserved "
+            f"tokens and one word. Received: size {max_size}"
+        )
+    counts = Counter(t for tokens in tokenize(texts) for t in tokens)
+    for token in (*reserved, "", "[UNK]"):
+        counts.pop(token, None)
+    ordered = sorted(counts, key=lambda t: (-counts[t], t))
+    return [*reserved, *ordered[: max_size - 2 - len(reserved)]]
+
+
+def with_vocabularies(data: TranslationData, source_size: int, target_size: int):
+    """Sets ``data.source_vocab`` and ``data.target_vocab`` from the train split."""
+    data.source_vocab = build_vocabulary([s for s, _ in data.train], source_size)
+    data.target_vocab = build_vocabulary(
+        [t for _, t in data.train], target_size, reserved=(START, END)
+    )
+    return data
+
+
+def vectorizer(vocabulary: list[str], length: int, name: str | None = None):
+    """A ``TextVectorization`` layer: strings ``(B,)`` -> int ids ``(B, length)``."""
+    return keras.layers.TextVectorization(
+        standardize=standardize,
+        split="whitespace",
+        output_mode="int",
+        output_sequence_length=length,
+        vocabulary=vocabulary,
+        name=name,
+    )
+
+
+def target_labels(ids):
+    """Word ids ``(B, T)`` -> labels ``(B, T + 1)``: the words, then ``[end]``.
+
+    The decoder input is ``[start]`` then the words; at every step the label is
+    the next token, so the label sequence ends with ``[end]`` (then padding).
+    """
+    ids = tf.cast(ids, tf.int32)
+    lengths = tf.math.count_nonzero(ids, axis=1, dtype=tf.int32)  # (B,)
+    padded = tf.pad(ids, [[0, 0], [0, 1]])  # (B, T + 1)
+    return padded + END_ID * tf.one_hot(lengths, tf.shape(padded)[1], dtype=tf.int32)
+
+
+def make_pipeline(
+    pairs,
+    target_vocab: list[str],
+    max_target_length: int,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batches ``({"source": s, "target": t}, labels)`` for teacher forcing."""
+    targets = vectorizer(target_vocab, max_target_length)
+    sources = [s for s, _ in pairs]
+    ds = tf.data.Dataset.from_tensor_slices((sources, [t for _, t in pairs]))
+    if shuffle:
+        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(
+        lambda s, t: ({"source": s, "target": t}, target_labels(targets(t))),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# === Splits ===
+
+
+def split_pairs(pairs, *, seed: int, val_fraction: float, test_fraction: float):
+    """Train/validation/test lists that share no source and no target sentence.
+
+    Pairs are grouped by their (standardized) source, so the translations of
+    one sentence stay in one split; validation and test pairs whose target
+    also occurs in training are dropped.
+    """
+    groups: dict[str, list] = {}
+    for pair in pairs:
+        groups.setdefault(" ".join(pair[0].lower().split()), []).append(pair)
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    n = len(keys)
+    n_test = max(1, round(n * test_fraction))
+    n_val = max(1, round(n * val_fraction))
+    if n < n_test + n_val + 1:
+        raise DataError(
+            f"{n} distinct source sentences are too few to split into train, "
+            "validation and test (at least 3)."
+        )
+    chunks = [keys[n_test + n_val :], keys[n_test : n_test + n_val], keys[:n_test]]
+    train, val, test = ([p for k in chunk for p in groups[k]] for chunk in chunks)
+    seen = {" ".join(t.lower().split()) for _, t in train}
+    val = [p for p in val if " ".join(p[1].lower().split()) not in seen]
+    test = [p for p in test if " ".join(p[1].lower().split()) not in seen]
+    if not val or not test:
+        raise DataError("Too few distinct pairs left for validation and test.")
+    return train, val, test
+
+
+# === Loaders ===
+
+
+def load_embedded(
+    num_pairs: int,
+    *,
+    seed: int = 0,
+    reverse=False,
+    val_fraction=0.05,
+    test_fraction=0.05,
+) -> TranslationData:
+    """``num_pairs`` English-Spanish pairs from the embedded grammar."""
+    from dltoolkit.data.en_es_corpus import generate_pairs
+
+    if num_pairs < 20:
+        raise DataError(f"num_pairs must be >= 20. Received: num_pairs={num_pairs}")
+    pairs = generate_pairs(num_pairs, seed=seed)
+    langs = ("en", "es")
+    if reverse:
+        pairs, langs = [(t, s) for s, t in pairs], langs[::-1]
+    splits = split_pairs(
+        pairs, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction
+    )
+    return TranslationData(
+        *splits,
+        source=f"embedded {langs[0]}->{langs[1]} grammar corpus (seed {seed})",
+        source_lang=langs[0],
+        target_lang=langs[1],
+    )
+
+
+def read_pairs_file(path: os.PathLike, *, reverse: bool = False) -> list:
+    """Reads ``source<TAB>target[<TAB>attribution]`` lines (blank lines skipped).
+
+    Raises:
+        DataError: a missing file, or a malformed line (named with its number).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Pairs file not found: {path}")
+    pairs = []
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise DataError(
+                    f"Malformed pairs file {path}, line {number}: not UTF-8 text."
+                ) from None
+            line = line.lstrip("\ufeff") if number == 1 else line
+            if not line.strip():
+                continue
+            fields = line.split("\t")
+            if len(fields) not in (2, 3) or not all(f.strip() for f in fields[:2]):
+                found = (
+                    f"{len(fields)} tab-separated fields"
+                    if len(fields) not in (2, 3)
+                    else "an empty sentence"
+                )
+                raise DataError(
+                    f"Malformed pairs file {path}, line {number}: expected "
+                    f"'source<TAB>target[<TAB>attribution]', found {found}."
+                )
+            pairs.append((fields[0].strip(), fields[1].strip()))
+    if not pairs:
+        raise DataError(f"Pairs file {path} holds no sentence pairs.")
+    return [(t, s) for s, t in pairs] if reverse else pairs
+
+
+def load_pairs_file(
+    path, *, seed=0, reverse=False, max_pairs=0, val_fraction=0.05, test_fraction=0.05
+) -> TranslationData:
+    """A Tatoeba/Anki pairs file, split by source sentence (see :func:`split_pairs`).
+
+    Args:
+        max_pairs: keep at most this many pairs (a seeded sample); 0 keeps all.
+    """
+    pairs = read_pairs_file(path, reverse=reverse)
+    if max_pairs and len(pairs) > max_pairs:
+        pairs = random.Random(seed).sample(pairs, max_pairs)
+    splits = split_pairs(
+        pairs, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction
+    )
+    direction = "columns 2->1" if reverse else "columns 1->2"
+    return TranslationData(*splits, source=f"pairs file {path} ({direction})")
+
+
+def load_tfds_translation(
+    name: str, *, data_dir=None, reverse=False, max_pairs=0, val_fraction=0.05
+) -> TranslationData:
+    """A TFDS translation dataset from the TFDS data dir (never downloads).
+
+    Args:
+        name: e.g. ``ted_hrlr_translate/pt_to_en``; its supervised keys give
+            the (source, target) order, swapped by ``reverse``.
+        max_pairs: at most this many training pairs (0: all).
+        val_fraction: share of train held out when there is no validation split.
+    """
+    import tensorflow_datasets as tfds
+
+    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+        info = builder.info
+        splits = ["train", "validation", "test"]
+        if "validation" not in info.splits:
+            pct = round(100 * (1 - val_fraction))
+            splits = [f"train[:{pct}%]", f"train[{pct}%:]", "test"]
+        datasets = tfds.load(
+            name, split=splits, data_dir=data_dir, download=False, as_supervised=True
+        )
+    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
+        raise DataError(
+            f"TFDS dataset {name!r} is not in the TFDS data dir {where}; nothing "
+            "is downloaded at run time: prepare it elsewhere (`tfds build "
+            f"{name}`) and copy it there, or pass data_dir."
+        ) from None
+    lists = []
+    for i, ds in enumerate(datasets):
+        if i == 0 and max_pairs:
+            ds = ds.take(max_pairs)
+        lists.append(
+            [
+                (s.decode("utf-8", "replace"), t.decode("utf-8", "replace"))
+                for s, t in tfds.as_numpy(ds)
+            ]
+        )
+    langs = tuple(info.supervised_keys or ("source", "target"))
+    if reverse:
+        lists = [[(t, s) for s, t in pairs] for pairs in lists]
+        langs = langs[::-1]
+    return TranslationData(
+        *lists,
+        source=f"TFDS {name} ({where})",
+        source_lang=str(langs[0]),
+        target_lang=str(langs[1]),
+    )
+
+
+def load_translation(
+    source: str, *, num_pairs: int, data_dir=None, seed=0, reverse=False, **fractions
+) -> TranslationData:
+    """Dispatches ``embedded``, ``tfds:NAME`` or a pairs-file path."""
+    if source == "embedded":
+        return load_embedded(num_pairs, seed=seed, reverse=reverse, **fractions)
+    if source.startswith("tfds:"):
+        return load_tfds_translation(
+            source[len("tfds:") :],
+            data_dir=data_dir,
+            reverse=reverse,
+            max_pairs=num_pairs,
+            val_fraction=fractions.get("val_fraction", 0.05),
+        )
+    if os.sep in source or Path(source).exists() or source.endswith((".txt", ".tsv")):
+        return load_pairs_file(
+            source, seed=seed, reverse=reverse, max_pairs=num_pairs, **fractions
+        )
+    raise DataError(
+        f"Unknown data source {source!r}. Valid: embedded, tfds:NAME, or the path "
+        "of a tab-separated pairs file."
+    )
