@@ -64,7 +64,36 @@ def classify_space(hp, config) -> dict:
     return _active(values)
 
 
-ARCHITECTURE_SPACES = {"classify": classify_space}
+def sentiment_space(hp, config) -> dict:
+    """BiLSTM, BiGRU, 1D CNN, HAN or BERT-like, with their sizes and dropout."""
+    values = {
+        "model": hp.Choice(
+            "model", ["lstm", "gru", "cnn", "han", "bert_like"], default="lstm"
+        ),
+        "dropout": round(hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0), 2),
+    }
+    with hp.conditional_scope("model", ["lstm", "gru", "cnn", "han"]):
+        values["embedding_dim"] = hp.Choice(
+            "embedding_dim", [16, 32, 64, 128], default=32
+        )
+    with hp.conditional_scope("model", ["lstm", "gru", "han"]):
+        values["units"] = hp.Choice("units", [16, 32, 64, 128], default=32)
+    with hp.conditional_scope("model", ["lstm", "gru"]):
+        rnn_layers = hp.Int("rnn_layers", 1, 2, default=1)
+    with hp.conditional_scope("model", ["cnn"]):
+        values["filters"] = hp.Choice("filters", [32, 64, 128], default=64)
+        values["conv_layers"] = hp.Int("conv_layers", 1, 3, default=2)
+    with hp.conditional_scope("model", ["bert_like"]):
+        bert_layers = hp.Int("bert_layers", 1, 4, default=2)
+        d_model = hp.Choice("d_model", [32, 64, 128], default=64)
+        values["pretrain_epochs"] = hp.Choice("pretrain_epochs", [0, 1, 2], default=0)
+    values["num_layers"] = rnn_layers if rnn_layers is not None else bert_layers
+    if d_model is not None:
+        values["d_model"], values["d_ff"] = d_model, 2 * d_model
+    return _active(values)
+
+
+ARCHITECTURE_SPACES = {"classify": classify_space, "sentiment": sentiment_space}
 
 
 def search_space(app_name: str, hp, config) -> dict:

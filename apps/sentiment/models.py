@@ -172,5 +172,5 @@ def pretrain_masked_lm(bert, vectorizer, texts: list[str], config) -> keras.Mode
     steady = dataclasses.replace(config, schedule="constant")
     optimizer, _ = make_optimizer(steady, batches)
     mlm.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
-    mlm.fit(ds, epochs=1, verbose=0)
+    mlm.fit(ds, epochs=1, shuffle=False, verbose=0)
     return mlm

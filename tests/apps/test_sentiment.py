@@ -1,0 +1,262 @@
+"""The sentiment app: contract files, metrics, export parity, predict, errors."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from apps.sentiment.app import APP
+from apps.sentiment.models import MODELS, build_sentiment_model
+from dltoolkit.data.sentiment import text_batches
+from dltoolkit.training.app import main
+from dltoolkit.training.runner import load_trained_model
+from tuning.spaces import search_space
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+METRIC_KEYS = (
+    "accuracy", "precision", "recall", "f1", "roc_auc", "accuracy_negation",
+    "accuracy_contrast", "accuracy_long", "baseline_accuracy",
+    "baseline_accuracy_negation", "baseline_accuracy_contrast",
+    "baseline_accuracy_long", "train_seconds", "profile",
+)  # fmt: skip
+# Bad input the export must take: empty, unknown words only, huge, bad bytes.
+ODD_REVIEWS = [
+    b"",
+    b"zyzzyva quixotic flibbertigibbet",
+    b"The acting was not good. " * 40_000,
+    b"I loved the plot \xff\xfe but \xc3",
+]
+
+
+@pytest.fixture(scope="module")
+def sentiment_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("sentiment_run")
+    config = APP.resolve("smoke", ["epochs=2"])
+    metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
+    return run_dir, config, metrics
+
+
+def test_train_writes_the_contract_files_and_metrics(sentiment_run):
+    run_dir, _, metrics = sentiment_run
+    for name in ("config.json", "report.md", "history.csv", "model.keras"):
+        assert (run_dir / name).exists(), name
+    assert (run_dir / "confusion_matrix.png").exists()
+    assert (run_dir / "export" / "saved_model.pb").exists()
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    for key in METRIC_KEYS:
+        assert key in saved, key
+    assert saved["profile"] == "smoke"
+    assert saved["test_examples"] == 48
+    assert saved["test_negation"] > 0 and saved["test_contrast"] > 0
+    report = (run_dir / "report.md").read_text()
+    assert "Model vs bag-of-words baseline" in report
+    assert "Only the first 64 words are read" in report
+    assert "](confusion_matrix.png)" in report
+
+
+def _export_in_fresh_process(export_dir, texts, out_dir):
+    """Runs the export in a process that never imports dltoolkit."""
+    blobs = out_dir / "texts.npy"
+    np.save(blobs, np.array(texts, dtype=object), allow_pickle=True)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import numpy as np
+        import tensorflow as tf
+        texts = np.load({str(blobs)!r}, allow_pickle=True).tolist()
+        serve = tf.saved_model.load({str(export_dir)!r}).signatures[
+            "serving_default"]
+        out = serve(texts=tf.constant(texts, tf.string))
+        assert "dltoolkit" not in sys.modules
+        np.save({str(out_dir / "p.npy")!r}, out["probability"].numpy())
+        print("\\n".join(s.decode() for s in out["label"].numpy()))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        cwd=out_dir,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return np.load(out_dir / "p.npy"), done.stdout.split()
+
+
+def test_export_matches_model_in_fresh_process(sentiment_run, tmp_path):
+    run_dir, _, _ = sentiment_run
+    texts = [b"The plot was not good.", b"Never boring, but the end was awful."]
+    texts += ODD_REVIEWS
+    exported, labels = _export_in_fresh_process(run_dir / "export", texts, tmp_path)
+    model = load_trained_model(run_dir)
+    expected = model.predict(tf.constant(texts, tf.string), verbose=0)
+    assert exported.shape == (len(texts),)
+    np.testing.assert_allclose(exported, expected[:, 1], atol=1e-5)
+    assert labels == [["negative", "positive"][i] for i in expected.argmax(axis=1)]
+
+
+def test_predict_texts_and_files(sentiment_run, tmp_path, capsys):
+    run_dir, _, _ = sentiment_run
+    path = tmp_path / "reviews.txt"
+    path.write_text("I loved it.\n\nNot bad at all.\n")
+    argv = ["predict", "--run-dir", str(run_dir), "What a dull film.", str(path)]
+    assert main(APP, argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == [
+        "What a dull film.",
+        f"{path}:1",
+        f"{path}:2",
+        f"{path}:3",
+    ]
+    for line in lines:
+        _, label, prob = line.split("\t")
+        assert label in ("negative", "positive") and 0.0 <= float(prob) <= 1.0
+
+
+def test_predict_names_file_and_line_of_a_bad_byte(sentiment_run, tmp_path, capsys):
+    run_dir, _, _ = sentiment_run
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"fine review\nalso fine\nna\xefve \xff\n")
+    assert main(APP, ["predict", "--run-dir", str(run_dir), str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {path}, line 3: byte 0xef at column 3")
+    assert len(err.splitlines()) == 1
+
+
+def test_evaluate_recomputes_metrics(sentiment_run):
+    run_dir, _, metrics = sentiment_run
+    (run_dir / "metrics.json").unlink()
+    assert main(APP, ["evaluate", "--run-dir", str(run_dir)]) == 0
+    again = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("accuracy", "roc_auc", "accuracy_contrast", "baseline_accuracy"):
+        assert again[key] == pytest.approx(metrics[key]), key
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_every_model_kind_reads_raw_and_odd_text(kind, tmp_path):
+    overrides = ["num_reviews=60", f"model={kind}", "max_tokens=24"]
+    if kind == "bert_like":
+        overrides += ["pretrain_epochs=1", "batch_size=16"]
+    config = APP.resolve("smoke", overrides)
+    data = APP.load_data(config)
+    model = build_sentiment_model(config, data)
+    if kind == "bert_like":
+        assert data.pretrain_seconds > 0
+    probs = model.predict(
+        text_batches(
+            [t.decode(errors="replace") for t in ODD_REVIEWS] + data.test.texts[:2]
+        ),
+        verbose=0,
+    )
+    assert probs.shape == (6, 2) and np.all(np.isfinite(probs))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    texts = tf.constant(data.test.texts[:3])
+    np.testing.assert_allclose(reloaded(texts), model(texts), atol=1e-5)
+
+
+def test_han_evaluation_draws_attention(tmp_path):
+    """HAN trains like every kind; its evaluation adds the attention plot."""
+    overrides = ["model=han", "num_reviews=120", "max_sentences=8", "max_words=16"]
+    config = APP.resolve("smoke", overrides)
+    data = APP.load_data(config)
+    evaluation = APP.evaluate(
+        build_sentiment_model(config, data), data, config, tmp_path
+    )
+    assert (tmp_path / "han_attention.png").stat().st_size > 10_000
+    assert tmp_path / "han_attention.png" in evaluation.plots
+    assert "HAN attention" in [heading for heading, _ in evaluation.sections]
+    assert 0.0 <= evaluation.metrics["accuracy_negation"] <= 1.0
+
+
+def test_trains_on_a_csv_file(tmp_path):
+    rows = ["text,label"]
+    for i in range(40):
+        word = ("great", "awful")[i % 2]
+        rows.append(f'"The film was {word}, number {i}.",{("pos", "neg")[i % 2]}')
+    (tmp_path / "r.csv").write_text("\n".join(rows))
+    config = APP.resolve("smoke", [f"data={tmp_path / 'r.csv'}", "model=cnn"])
+    metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
+    assert metrics["test_examples"] == 8
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "keyword heuristics" in report and f"table {tmp_path / 'r.csv'}" in report
+
+
+def test_trains_on_tfds_imdb_reviews(tmp_path):
+    """The TFDS path end to end (the dataset is mocked: nothing is downloaded)."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=24):
+        config = APP.resolve("smoke", ["data=imdb", f"data_dir={tmp_path}"])
+        metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
+    assert metrics["test_examples"] == 24
+    assert "TFDS imdb_reviews" in (tmp_path / "run" / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model=rnn9"], "Unknown model 'rnn9'. Valid models: lstm, gru"),
+        (["filters=8"], "Model 'lstm' takes no option 'filters'; it takes:"),
+        (["model=bert_like", "d_model=30", "num_heads=4"], "d_model must be"),
+        (["data=/no/such/file.csv"], "Data file not found: /no/such/file.csv"),
+        (["data=imdb", "data_dir=/no/such/dir"], "not in the TFDS data dir"),
+        (["vocab_size=3"], "vocab_size must be >= 5"),
+        (["test_fraction=0.9"], "test_fraction must be in (0, 0.5)"),
+    ],
+)
+def test_bad_input_exits_with_one_line(overrides, message, tmp_path, capsys):
+    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "run")]
+    for item in overrides:
+        argv += ["--set", item]
+    assert main(APP, argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_csv_labels_exit_with_what_was_found(tmp_path, capsys):
+    lines = ["review,label", "good,1", "bad,0", "odd,neutral", "meh,3"]
+    lines += ["good,1", "bad,0"] * 3
+    (tmp_path / "r.csv").write_text("\n".join(lines))
+    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "run")]
+    assert main(APP, [*argv, "--set", f"data={tmp_path / 'r.csv'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unexpected values: 'neutral' (row 4), '3' (row 5)" in err
+
+
+def test_cli_runs_as_module():
+    done = subprocess.run(
+        [sys.executable, "-m", "apps.sentiment", "train", "--set", "model=x"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: Unknown model 'x'. Valid models: lstm, gru, cnn, han, bert_like."
+    ]
+
+
+def test_tuning_space_gives_configs_that_build():
+    base = APP.resolve("smoke", ["num_reviews=60", "max_tokens=24"])
+    data = APP.load_data(base)
+    for kind in MODELS:
+        hp = kt.HyperParameters()
+        hp.Fixed("model", kind)  # the trial's draw; the rest at their defaults
+        overrides = search_space("sentiment", hp, base)
+        assert overrides["model"] == kind
+        config = dataclasses.replace(base, **overrides)
+        assert build_sentiment_model(config, data).output.shape == (None, 2)
