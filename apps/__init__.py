@@ -7,7 +7,7 @@ import importlib
 from dltoolkit.errors import ConfigError
 
 # Every app, in the order the demo runs them.
-APPS = ("classify",)
+APPS = ("classify", "sentiment")
 
 
 def get_app(name: str):
