@@ -110,7 +110,7 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["nope"], "Unknown app 'nope'. Valid apps: classify."),
+        (["nope"], "Unknown app 'nope'. Valid apps: classify, "),
         (["classify", "--tuner", "grid"], "Unknown tuner 'grid'"),
         (["classify", "--max-trials", "0"], "max_trials must be >= 1"),
         (["classify", "--profile", "huge"], "Unknown profile 'huge'"),
