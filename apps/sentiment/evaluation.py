@@ -127,19 +127,22 @@ def _subset_table(metrics: dict, data) -> str:
     return f"{table}\n\nAccuracy per subset; tags: {kind}."
 
 
-def _pick_samples(test, per_tag: int = 2) -> list[int]:
-    """A few test reviews: per tag, then plain ones."""
+def _pick_samples(test, per_tag: int = 2, total: int = 8) -> list[int]:
+    """A few test reviews: ``per_tag`` of each tag, then untagged ones."""
     chosen: list[int] = []
     for tag in TAGS:
         hits = np.flatnonzero(test.tags.get(tag, np.zeros(len(test), bool)))
         chosen += [int(i) for i in hits if i not in chosen][:per_tag]
-    plain = [i for i in range(len(test)) if i not in chosen]
-    return sorted(chosen + plain[: max(0, 8 - len(chosen))])
+    tagged = np.zeros(len(test), bool)
+    for mask in test.tags.values():
+        tagged |= mask
+    plain = [int(i) for i in np.flatnonzero(~tagged) if i not in chosen]
+    return chosen + plain[: max(0, total - len(chosen))]
 
 
 def _samples(test, probs, base, names) -> str:
     rows = []
-    for i in _pick_samples(test):
+    for i in sorted(_pick_samples(test)):
         text = test.texts[i]
         short = text if len(text) <= 160 else text[:157] + "..."
         tags = ", ".join(t for t in TAGS if test.tags.get(t, [False] * len(test))[i])
@@ -162,7 +165,7 @@ def han_attention_section(model, test, path: Path, count: int = 4):
 
     vectorizer = model.get_layer("vectorizer")
     attention = han_attention_model(model.get_layer("han"))
-    index = _pick_samples(test, per_tag=1)[:count]
+    index = _pick_samples(test, per_tag=1, total=count)[:count]
     texts = [test.texts[i] for i in index]
     ids = vectorizer(tf.constant(texts, tf.string)).numpy()  # (n, S, W)
     probs, words, sentences = (np.asarray(t) for t in attention(ids))

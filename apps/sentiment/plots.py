@@ -40,9 +40,11 @@ def plot_han_attention(samples: list[dict], path: os.PathLike) -> Path:
         ),
         default=40,
     )
-    fig = Figure(figsize=(14, 0.9 + 0.32 * (sum(rows) + 2 * len(samples))))
+    fontsize = 10.0
+    # One x unit is one monospace character (0.6 em) of the axes' width.
+    width = max(7.0, width_chars * 0.6 * fontsize / 72 / 0.9)
+    fig = Figure(figsize=(width, 0.9 + 0.32 * (sum(rows) + 2 * len(samples))))
     grid = fig.add_gridspec(len(samples), 1, height_ratios=[r + 1.5 for r in rows])
-    fontsize = min(10.0, 14 * 72 / (width_chars * 0.62))
     for panel, sample in enumerate(samples):
         ax = fig.add_subplot(grid[panel])
         ax.set_xlim(0, width_chars)
@@ -84,8 +86,8 @@ def plot_han_attention(samples: list[dict], path: os.PathLike) -> Path:
             if len(words) > MAX_WORDS_SHOWN:
                 ax.text(x, row, "...", family="monospace", fontsize=fontsize)
     fig.suptitle(
-        "HAN attention: sentence weight (red), word weight within the sentence "
-        "(blue, relative to its largest)",
+        "HAN attention: sentence weight (red),\n"
+        "word weight (blue, relative to the sentence's largest)",
         fontsize=fontsize + 1,
     )
     fig.set_layout_engine("tight")

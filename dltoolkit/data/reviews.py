@@ -160,12 +160,15 @@ def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def _filler(rng) -> str:
-    template = _pick(rng, FILLERS)
-    values = {key: _pick(rng, options) for key, options in SLOTS.items()}
-    values["aspect"] = _pick(rng, ASPECTS)
-    text = template.format(**values)
-    return text[0].upper() + text[1:]
+def _fillers(rng, count: int) -> list[str]:
+    """``count`` neutral sentences from distinct templates."""
+    out = []
+    for index in rng.permutation(len(FILLERS))[:count]:
+        values = {key: _pick(rng, options) for key, options in SLOTS.items()}
+        values["aspect"] = _pick(rng, ASPECTS)
+        text = FILLERS[int(index)].format(**values)
+        out.append(text[0].upper() + text[1:])
+    return out
 
 
 def _core(rng, label: int, kind: str) -> tuple[list[str], bool]:
@@ -187,15 +190,12 @@ def _core(rng, label: int, kind: str) -> tuple[list[str], bool]:
     return [text], negated
 
 
-def _review(rng, label: int, kind: str, long: bool) -> str:
+def _review(rng, label: int, kind: str, long: bool) -> tuple[str, bool]:
     core, negated = _core(rng, label, kind)
-    if long:
-        before = [_filler(rng) for _ in range(int(rng.integers(0, 2)))]
-        after = [_filler(rng) for _ in range(int(rng.integers(6, 11)))]
-    else:
-        before = [_filler(rng) for _ in range(int(rng.integers(0, 2)))]
-        after = [_filler(rng) for _ in range(int(rng.integers(0, 2)))]
-    return " ".join(before + core + after), negated
+    before = int(rng.integers(0, 2))
+    after = int(rng.integers(6, 11)) if long else int(rng.integers(0, 2))
+    fillers = _fillers(rng, before + after)
+    return " ".join(fillers[:before] + core + fillers[before:]), negated
 
 
 def generate_reviews(
