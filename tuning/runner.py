@@ -50,10 +50,15 @@ def parse_objective(text: str, known: list[str]) -> tuple[str, str]:
 
 
 def known_objectives(app, config) -> list[str]:
-    """The Keras log names a trial reports: losses and compiled metrics."""
+    """The Keras log names a trial reports.
+
+    Losses and compiled metrics, plus the app's own objective, which its
+    callbacks may log (``val_bleu``).
+    """
     _, metrics = app.loss_and_metrics(config)
     names = ["loss"] + [getattr(m, "name", m) for m in metrics]
-    return names + [f"val_{n}" for n in names]
+    names += [f"val_{n}" for n in names]
+    return names if app.objective in names else [*names, app.objective]
 
 
 class AppHyperModel(kt.HyperModel):
@@ -95,6 +100,7 @@ class AppHyperModel(kt.HyperModel):
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor=config.early_stopping_monitor,
+                    mode=metric_direction(config.early_stopping_monitor),
                     patience=config.early_stopping_patience,
                 )
             )

@@ -93,7 +93,32 @@ def sentiment_space(hp, config) -> dict:
     return _active(values)
 
 
-ARCHITECTURE_SPACES = {"classify": classify_space, "sentiment": sentiment_space}
+def translation_space(hp, config) -> dict:
+    """Attention seq2seq (GRU/LSTM) or Transformer, their sizes and dropout."""
+    values = {
+        "model": hp.Choice("model", ["seq2seq", "transformer"], default="seq2seq"),
+        "embedding_dim": hp.Choice("embedding_dim", [64, 128, 256], default=128),
+        "dropout": round(hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.1), 2),
+    }
+    with hp.conditional_scope("model", ["seq2seq"]):
+        values["cell"] = hp.Choice("cell", ["gru", "lstm"], default="gru")
+        rnn_units = hp.Choice("rnn_units", [128, 256, 384], default=256)
+        values["attention_units"] = hp.Choice(
+            "attention_units", [32, 64, 128], default=64
+        )
+    with hp.conditional_scope("model", ["transformer"]):
+        values["num_layers"] = hp.Int("num_layers", 1, 4, default=2)
+        values["num_heads"] = hp.Choice("num_heads", [2, 4, 8], default=4)
+        ff_units = hp.Choice("ff_units", [256, 512, 1024], default=512)
+    values["units"] = rnn_units if rnn_units is not None else ff_units
+    return _active(values)
+
+
+ARCHITECTURE_SPACES = {
+    "classify": classify_space,
+    "sentiment": sentiment_space,
+    "translation": translation_space,
+}
 
 
 def search_space(app_name: str, hp, config) -> dict:

@@ -19,10 +19,12 @@ import tensorflow as tf
 from apps.translation.model import (
     attention_maps,
     build_translator,
+    fixed_length,
     make_translate,
     translate_all,
 )
 from dltoolkit.data.translation import (
+    count_batches,
     load_translation,
     make_pipeline,
     with_vocabularies,
@@ -61,6 +63,7 @@ class TranslationConfig(TrainConfig):
         embedding_dim: embedding size (the transformer's d_model).
         units: recurrent units (seq2seq) or feed-forward width (transformer).
         cell: ``gru``, ``lstm`` or ``simple_rnn`` (seq2seq).
+        attention_units: size of the Bahdanau attention space (seq2seq).
         num_layers, num_heads: transformer depth and attention heads.
         dropout: dropout rate; None keeps the builder's default.
         beam_width: beam width of the headline ``bleu`` and of the export.
@@ -83,6 +86,7 @@ class TranslationConfig(TrainConfig):
     embedding_dim: int | None = None
     units: int | None = None
     cell: str | None = None
+    attention_units: int | None = None
     num_layers: int | None = None
     num_heads: int | None = None
     dropout: float | None = None
@@ -107,12 +111,13 @@ PROFILES = {
     ),
     "quick": dict(
         num_pairs=40000,
-        epochs=12,
-        batch_size=64,
+        epochs=10,
+        batch_size=128,
         embedding_dim=128,
         units=256,
+        attention_units=64,
         dropout=0.1,
-        learning_rate=2e-3,
+        learning_rate=3e-3,
         clipnorm=1.0,
         val_bleu_size=500,
         early_stopping_patience=3,
@@ -182,12 +187,18 @@ class TranslationApp(App):
         )
 
     def pipelines(self, config, data) -> Pipelines:
-        kwargs = dict(batch_size=config.batch_size, seed=config.seed)
+        kwargs = dict(
+            batch_size=config.batch_size,
+            seed=config.seed,
+            fixed_length=fixed_length(config),
+        )
         args = (data.target_vocab, config.max_target_length)
         return Pipelines(
             train=make_pipeline(data.train, *args, shuffle=True, **kwargs),
             val=make_pipeline(data.val, *args, shuffle=False, **kwargs),
-            steps_per_epoch=math.ceil(len(data.train) / config.batch_size),
+            steps_per_epoch=count_batches(
+                data.train, config.batch_size, fixed_length=fixed_length(config)
+            ),
         )
 
     # === Model ===
@@ -205,10 +216,7 @@ class TranslationApp(App):
     def translator(self, model, config, data, *, beam_width: int):
         """The traced string-to-string function of ``model``."""
         fn = make_translate(
-            model,
-            beam_width=beam_width,
-            length_penalty=config.length_penalty,
-            english=data.target_lang == "en",
+            model, config, beam_width=beam_width, english=data.target_lang == "en"
         )
         return tf.function(fn, input_signature=[_SPEC], reduce_retracing=True)
 
@@ -300,18 +308,11 @@ class TranslationApp(App):
     # === Export and predict ===
 
     def export(self, model, data, config, path: Path) -> Path:
+        english = data.target_lang == "en"
         beam = make_translate(
-            model,
-            beam_width=config.beam_width,
-            length_penalty=config.length_penalty,
-            english=data.target_lang == "en",
+            model, config, beam_width=config.beam_width, english=english
         )
-        greedy = make_translate(
-            model,
-            beam_width=1,
-            length_penalty=config.length_penalty,
-            english=data.target_lang == "en",
-        )
+        greedy = make_translate(model, config, beam_width=1, english=english)
         return export_saved_model(
             path, model, beam, [_SPEC], extra_endpoints={"greedy": (greedy, [_SPEC])}
         )

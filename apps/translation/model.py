@@ -41,6 +41,7 @@ def core_options(config) -> dict:
             "cell": config.cell,
             "dropout": config.dropout,
             "attention": "bahdanau",
+            "attention_units": config.attention_units,
         }
     elif config.model == "transformer":
         options = {
@@ -57,13 +58,25 @@ def core_options(config) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def fixed_length(config) -> bool:
+    """Transformers read fixed lengths; seq2seq batches are padded per batch."""
+    return config.model == "transformer"
+
+
 def build_core(config, source_vocab_size: int, target_vocab_size: int, **extra):
-    """The id-to-probabilities model, ``[source (B, S), target_in (B, T+1)]``."""
+    """The id-to-probabilities model, ``[source (B, S), target_in (B, T+1)]``.
+
+    Args:
+        config: the app config (model kind, sizes, lengths).
+        source_vocab_size, target_vocab_size: vocabulary sizes.
+        **extra: more builder arguments; ``fixed=True`` forces fixed lengths.
+    """
+    fixed = extra.pop("fixed", False) or fixed_length(config)
     return get_builder(config.model)(
-        (config.max_source_length,),
+        (config.max_source_length if fixed else None,),
         target_vocab_size,
         source_vocab_size=source_vocab_size,
-        target_length=config.max_target_length + 1,
+        target_length=config.max_target_length + 1 if fixed else None,
         **core_options(config),
         **extra,
     )
@@ -75,17 +88,21 @@ def build_translator(config, data) -> keras.Model:
     The target sentence is vectorized inside the model and shifted right
     behind ``[start]`` (teacher forcing); the labels are the same words
     followed by ``[end]`` (:func:`dltoolkit.data.translation.target_labels`).
+    seq2seq models take each batch padded to its longest sentence (cut at the
+    maximum lengths); transformers take the maximum lengths.
     """
+    fixed = fixed_length(config)
+    max_source, max_target = config.max_source_length, config.max_target_length
     source = keras.Input(shape=(), dtype="string", name="source")
     target = keras.Input(shape=(), dtype="string", name="target")
     source_vec = vectorizer(
-        data.source_vocab, config.max_source_length, "source_vectorizer"
+        data.source_vocab, max_source if fixed else None, "source_vectorizer"
     )
     target_vec = vectorizer(
-        data.target_vocab, config.max_target_length, "target_vectorizer"
+        data.target_vocab, max_target if fixed else None, "target_vectorizer"
     )
-    source_ids = ops.cast(source_vec(source), "int32")  # (B, S)
-    target_ids = ops.cast(target_vec(target), "int32")  # (B, T)
+    source_ids = ops.cast(source_vec(source)[:, :max_source], "int32")  # (B, S)
+    target_ids = ops.cast(target_vec(target)[:, :max_target], "int32")  # (B, T)
     start = ops.full_like(target_ids[:, :1], START_ID)
     target_in = ops.concatenate([start, target_ids], axis=1)  # (B, T + 1)
     core = build_core(
@@ -105,10 +122,6 @@ def core_of(model: keras.Model) -> keras.Model:
         except ValueError:
             continue
     raise ConfigError(f"Model {model.name!r} holds no seq2seq or transformer.")
-
-
-def _length(vectorizer_layer) -> int:
-    return vectorizer_layer.get_config()["output_sequence_length"]
 
 
 def _step_and_state(core, source_ids):
@@ -148,8 +161,14 @@ def decode_ids(
     return ids[:, 0]  # the best beam
 
 
-def make_translate(model, *, beam_width: int, length_penalty: float, english: bool):
+def make_translate(model, config, *, beam_width: int, english: bool):
     """A function ``sentences (B,) string -> dict`` of the trained ``model``.
+
+    Args:
+        model: a trained :func:`build_translator` model.
+        config: its config (lengths, length penalty).
+        beam_width: 1 for greedy search, more for beam search.
+        english: the target is English (``i`` is written ``I``).
 
     Returns:
         ``translate(sentences)`` (not yet a ``tf.function``) giving
@@ -159,21 +178,23 @@ def make_translate(model, *, beam_width: int, length_penalty: float, english: bo
         dropped). An empty or blank source gives an empty translation.
     """
     source_vec = model.get_layer("source_vectorizer")
-    target_vec = model.get_layer("target_vectorizer")
-    max_source = _length(source_vec)
-    target_vocab = target_vec.get_vocabulary()
+    max_source = config.max_source_length
+    target_vocab = model.get_layer("target_vectorizer").get_vocabulary()
     vocabulary = tf.constant(target_vocab)
     core = core_of(model)
     options = dict(
         vocab_size=len(target_vocab),
-        max_length=_length(target_vec) + 2,
+        max_length=config.max_target_length + 2,
         beam_width=beam_width,
-        length_penalty=length_penalty,
+        length_penalty=config.length_penalty,
     )
+    fixed = fixed_length(config)
 
     def translate(sentences):
         sentences = tf.reshape(sentences, [-1])  # (B,)
-        source_ids = tf.cast(source_vec(sentences), tf.int32)  # (B, S)
+        source_ids = tf.cast(source_vec(sentences)[:, :max_source], tf.int32)
+        if not fixed:  # one padding column: a batch of empty strings has one
+            source_ids = tf.pad(source_ids, [[0, 0], [0, 1]])  # (B, S_batch + 1)
         lengths = tf.strings.split(standardize(sentences)).row_lengths()  # (B,)
         ids = decode_ids(core, source_ids, **options)[:, 1:]  # (B, T + 1), no [start]
         words = tf.ragged.boolean_mask(
@@ -213,8 +234,8 @@ def attention_maps(model, config, sources: list[str], outputs: list[str]):
     """
     source_vec = model.get_layer("source_vectorizer")
     target_vec = model.get_layer("target_vectorizer")
-    source_ids = tf.cast(source_vec(tf.constant(sources)), tf.int32)  # (B, S)
-    target_ids = tf.cast(target_vec(tf.constant(outputs)), tf.int32)  # (B, T)
+    source_ids = _fit(source_vec(tf.constant(sources)), config.max_source_length)
+    target_ids = _fit(target_vec(tf.constant(outputs)), config.max_target_length)
     start = tf.fill([len(sources), 1], START_ID)
     target_in = tf.concat([start, target_ids], axis=1)  # (B, T + 1)
     core = core_of(model)
@@ -224,6 +245,7 @@ def attention_maps(model, config, sources: list[str], outputs: list[str]):
             source_vec.vocabulary_size(),
             target_vec.vocabulary_size(),
             return_attention=True,
+            fixed=True,
         )
         twin.set_weights(core.get_weights())
         _, weights = twin([source_ids, target_in], training=False)  # (B, T+1, S)
@@ -237,6 +259,12 @@ def attention_maps(model, config, sources: list[str], outputs: list[str]):
         out = [tgt_vocab[t] for t in target_ids[i].numpy() if t] + ["[end]"]
         maps.append((src, out, weights[i, : len(out), : len(src)]))
     return maps
+
+
+def _fit(ids, length: int):
+    """Int ids cut or 0-padded to ``(B, length)``."""
+    ids = tf.cast(ids[:, :length], tf.int32)
+    return tf.pad(ids, [[0, 0], [0, length - tf.shape(ids)[1]]])
 
 
 def _cross_attention(core, source_ids, target_in):

@@ -35,6 +35,8 @@ PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 FIRST_WORD_ID = 4
 _PUNCTUATION = r"""([.,!?¿¡;:"()«»…])"""
 _OPENING = "¿¡(«"
+# Length boundaries (tokens) of the batches of similar-length pairs.
+BUCKETS = (6, 8, 10, 12, 14, 17, 21, 30)
 
 
 @dataclasses.dataclass
@@ -139,8 +141,15 @@ def with_vocabularies(data: TranslationData, source_size: int, target_size: int)
     return data
 
 
-def vectorizer(vocabulary: list[str], length: int, name: str | None = None):
-    """A ``TextVectorization`` layer: strings ``(B,)`` -> int ids ``(B, length)``."""
+def vectorizer(vocabulary: list[str], length: int | None, name: str | None = None):
+    """A ``TextVectorization`` layer: strings ``(B,)`` -> int ids.
+
+    Args:
+        vocabulary: the tokens (from :func:`build_vocabulary`).
+        length: the output length ``(B, length)``; None pads each batch to its
+            longest sentence.
+        name: the layer name.
+    """
     return keras.layers.TextVectorization(
         standardize=standardize,
         split="whitespace",
@@ -149,6 +158,11 @@ def vectorizer(vocabulary: list[str], length: int, name: str | None = None):
         vocabulary=vocabulary,
         name=name,
     )
+
+
+def token_count(text):
+    """Tokens of one sentence after standardization (a scalar int32)."""
+    return tf.size(tf.strings.split(standardize(text)), out_type=tf.int32)
 
 
 def target_labels(ids):
@@ -163,6 +177,17 @@ def target_labels(ids):
     return padded + END_ID * tf.one_hot(lengths, tf.shape(padded)[1], dtype=tf.int32)
 
 
+def count_batches(pairs, batch_size: int, *, fixed_length: bool = False) -> int:
+    """Batches :func:`make_pipeline` yields per epoch (buckets end with a part)."""
+    if fixed_length:
+        return -(-len(pairs) // batch_size)
+    sources = tokenize([s for s, _ in pairs])
+    targets = tokenize([t for _, t in pairs])
+    sizes = [max(len(a), len(b)) for a, b in zip(sources, targets)]
+    buckets = Counter(sum(n >= b for b in BUCKETS) for n in sizes)
+    return sum(-(-count // batch_size) for count in buckets.values())
+
+
 def make_pipeline(
     pairs,
     target_vocab: list[str],
@@ -171,17 +196,49 @@ def make_pipeline(
     batch_size: int,
     shuffle: bool,
     seed: int = 0,
+    fixed_length: bool = False,
 ) -> tf.data.Dataset:
-    """Batches ``({"source": s, "target": t}, labels)`` for teacher forcing."""
-    targets = vectorizer(target_vocab, max_target_length)
-    sources = [s for s, _ in pairs]
-    ds = tf.data.Dataset.from_tensor_slices((sources, [t for _, t in pairs]))
+    """Batches ``({"source": s, "target": t}, labels)`` for teacher forcing.
+
+    Args:
+        pairs: ``(source, target)`` strings.
+        target_vocab: the target vocabulary (``[start]``, ``[end]`` first).
+        max_target_length: targets are cut to this many tokens.
+        batch_size: pairs per batch.
+        shuffle: reshuffle each epoch.
+        seed: the shuffle seed.
+        fixed_length: labels always ``(B, max_target_length + 1)``; otherwise
+            pairs of similar length are batched together and each batch is
+            padded to its longest target only (much less padding to run RNNs
+            over).
+
+    Returns:
+        A dataset of ``({"source": (B,), "target": (B,)}, labels (B, T + 1))``.
+    """
+    targets = vectorizer(target_vocab, max_target_length if fixed_length else None)
+    ds = tf.data.Dataset.from_tensor_slices(
+        ([s for s, _ in pairs], [t for _, t in pairs])
+    )
     if shuffle:
         ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(
-        lambda s, t: ({"source": s, "target": t}, target_labels(targets(t))),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    if fixed_length:
+        ds = ds.batch(batch_size)
+    else:
+        ds = ds.bucket_by_sequence_length(
+            lambda s, t: tf.maximum(token_count(s), token_count(t)),
+            bucket_boundaries=list(BUCKETS),
+            bucket_batch_sizes=[batch_size] * (len(BUCKETS) + 1),
+        )
+        # Known cardinality: Keras then counts steps and warns of nothing.
+        ds = ds.apply(
+            tf.data.experimental.assert_cardinality(count_batches(pairs, batch_size))
+        )
+
+    def to_inputs(s, t):
+        ids = targets(t)[:, :max_target_length]  # (B, T)
+        return {"source": s, "target": t}, target_labels(ids)
+
+    ds = ds.map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
