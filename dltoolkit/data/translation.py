@@ -292,12 +292,13 @@ def load_embedded(
     if num_pairs < 20:
         raise DataError(f"num_pairs must be >= 20. Received: num_pairs={num_pairs}")
     pairs = generate_pairs(num_pairs, seed=seed)
-    langs = ("en", "es")
-    if reverse:
-        pairs, langs = [(t, s) for s, t in pairs], langs[::-1]
     splits = split_pairs(
         pairs, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction
-    )
+    )  # the same sentences in either direction
+    langs = ("en", "es")
+    if reverse:
+        splits = [[(t, s) for s, t in split] for split in splits]
+        langs = langs[::-1]
     return TranslationData(
         *splits,
         source=f"embedded {langs[0]}->{langs[1]} grammar corpus (seed {seed})",
