@@ -16,17 +16,14 @@ import random
 
 from dltoolkit.data import en_es_lexicon as lex
 from dltoolkit.data.en_es_grammar import (
-    ADJECTIVES,
     ANIMAL_VERBS,
     MOTION_PREPS,
-    NOUNS,
-    TENSES,
-    VERBS,
     Clause,
     NounPhrase,
     Sentence,
     render,
 )
+from dltoolkit.data.en_es_morphology import ADJECTIVES, NOUNS, TENSES, VERBS
 
 # How often each sentence form is drawn.
 FORM_WEIGHTS = {

@@ -3,17 +3,14 @@
 import pytest
 
 from dltoolkit.data.en_es_corpus import generate_pairs
-from dltoolkit.data.en_es_grammar import (
+from dltoolkit.data.en_es_grammar import Clause, NounPhrase, Sentence, render
+from dltoolkit.data.en_es_morphology import (
     ADJECTIVE,
     NOUN,
     VERB,
-    Clause,
-    NounPhrase,
-    Sentence,
     adjective_forms,
     conjugate,
     english_plural,
-    render,
     spanish_plural,
     third_person,
 )
