@@ -233,7 +233,8 @@ class SentimentApp(App):
                 sources += [f"{path}:{n}" for n in range(1, len(lines) + 1)]
             else:
                 texts.append(item)
-                sources.append(item if len(item) <= 60 else item[:57] + "...")
+                short = item if len(item) <= 60 else item[:57] + "..."
+                sources.append(short or '""')
         out = serve(texts=tf.constant(texts, tf.string))
         labels = [s.decode() for s in out["label"].numpy()]
         probs = out["probability"].numpy()
