@@ -16,12 +16,8 @@ import tensorflow as tf
 from apps.sentiment.evaluation import evaluate_sentiment
 from apps.sentiment.models import build_sentiment_model, model_options
 from dltoolkit.data.review_vectorizer import build_vocabulary
-from dltoolkit.data.sentiment import (
-    TAGS,
-    load_sentiment,
-    make_pipeline,
-    read_utf8,
-)
+from dltoolkit.data.sentiment import TAGS, load_sentiment, make_pipeline
+from dltoolkit.data.sentiment_files import read_utf8
 from dltoolkit.errors import ConfigError, DataError
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig

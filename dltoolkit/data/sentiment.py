@@ -9,9 +9,7 @@ the model vectorizes them itself (:mod:`dltoolkit.data.review_vectorizer`).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
 import os
 import re
@@ -21,14 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from dltoolkit.data.reviews import TAGS, review_splits
+from dltoolkit.data.sentiment_files import read_acl_imdb, read_table
 from dltoolkit.errors import DataError
 
 CLASS_NAMES = ("negative", "positive")
-LABEL_VALUES = {
-    "0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1,
-}  # fmt: skip
-TEXT_COLUMNS = ("text", "review", "sentence", "content")
-LABEL_COLUMNS = ("label", "sentiment", "polarity")
 IMDB_TFDS = "imdb_reviews"
 # Heuristic tags for real data (the generated corpus carries exact ones).
 _NEGATION = re.compile(r"\b(not|no|never|nothing|hardly|\w+n't)\b", re.IGNORECASE)
@@ -213,20 +207,6 @@ def load_tfds_reviews(
     )
 
 
-def read_utf8(path: Path) -> str:
-    """The text of ``path``; a non-UTF-8 byte is a DataError naming file and line."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(
-            f"{path}, line {line}: byte 0x{data[err.start]:02x} at column "
-            f"{column} is not valid UTF-8; save the file as UTF-8."
-        ) from None
-
-
 def load_acl_imdb(
     path: os.PathLike,
     *,
@@ -235,65 +215,23 @@ def load_acl_imdb(
     test_fraction: float = 0.2,
     max_examples: int | None = None,
 ) -> SentimentData:
-    """The aclImdb layout: ``train/{pos,neg}/*.txt``, ``test/{pos,neg}/*.txt``.
-
-    ``train/unsup`` (optional) is the unlabeled text. Without ``test/`` the
-    test split is drawn from ``train/``.
+    """The aclImdb layout (:func:`read_acl_imdb`); ``train/unsup`` is the
+    unlabeled text; without ``test/`` the test split is drawn from ``train/``.
     """
-    root = Path(path)
-
-    def read(split: str, label: str) -> list[str]:
-        folder = root / split / label
-        return [read_utf8(f) for f in sorted(folder.glob("*.txt"))]
-
-    def labeled(split: str):
-        neg, pos = read(split, "neg"), read(split, "pos")
-        return neg + pos, np.array([0] * len(neg) + [1] * len(pos), "int64")
-
-    if not (root / "train" / "pos").is_dir() or not (root / "train" / "neg").is_dir():
-        raise DataError(
-            f"{root} is not an aclImdb folder: expected train/pos and train/neg "
-            "(and test/pos, test/neg) holding one .txt review each."
-        )
-    texts, labels = _cap(*labeled("train"), max_examples, seed)
-    if np.bincount(labels, minlength=2).min() == 0:
-        raise DataError(f"{root}/train needs .txt reviews in both pos and neg.")
-    has_test = (root / "test" / "pos").is_dir() and (root / "test" / "neg").is_dir()
-    train, val, test = _split(
-        texts,
-        labels,
+    train, test, unlabeled = read_acl_imdb(path)
+    train, val, drawn = _split(
+        *_cap(*train, max_examples, seed),
         val_fraction=val_fraction,
-        test_fraction=0 if has_test else test_fraction,
+        test_fraction=0 if test else test_fraction,
         seed=seed,
     )
-    if has_test:
-        test = _cap(*labeled("test"), max_examples, seed)
-    unsup = root / "train" / "unsup"
-    unlabeled = [read_utf8(f) for f in sorted(unsup.glob("*.txt"))[:max_examples]]
+    test = _cap(*test, max_examples, seed) if test else drawn
     return SentimentData(
         _tagged(*train),
         _tagged(*val),
         _tagged(*test),
-        source=f"aclImdb folder {root}",
-        unlabeled=unlabeled,
-    )
-
-
-def parse_label(value: str):
-    """0 or 1 for an accepted label text (case-insensitive), else None."""
-    return LABEL_VALUES.get(value.strip().lower())
-
-
-def _column(header, wanted, defaults, kind, path):
-    names = [h.strip() for h in header]
-    lowered = [h.lower() for h in names]
-    for name in [wanted] if wanted else defaults:
-        if name.lower() in lowered:
-            return lowered.index(name.lower())
-    asked = repr(wanted) if wanted else f"one of {', '.join(defaults)}"
-    raise DataError(
-        f"{path} has no {kind} column {asked}; its columns: {', '.join(names)}. "
-        f"Choose one with --set {kind}_column=NAME."
+        source=f"aclImdb folder {Path(path)}",
+        unlabeled=unlabeled[:max_examples],
     )
 
 
@@ -307,54 +245,13 @@ def load_table(
     test_fraction: float = 0.2,
     max_examples: int | None = None,
 ) -> SentimentData:
-    """A CSV (comma) or TSV (tab, ``.tsv``) file with a header row.
-
-    The text column is ``text_column`` or the first of text, review,
-    sentence, content; the label column ``label_column`` or the first of
-    label, sentiment, polarity. Labels: 0/1, neg/pos or negative/positive
-    (any case). The rows are split into train, validation and test.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Data file not found: {path}")
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    rows = list(
-        csv.reader(io.StringIO(read_utf8(path), newline=""), delimiter=delimiter)
-    )
-    if len(rows) < 2:
-        raise DataError(f"{path} needs a header row and at least one review.")
-    header, rows = rows[0], rows[1:]
-    text_i = _column(header, text_column, TEXT_COLUMNS, "text", path)
-    label_i = _column(header, label_column, LABEL_COLUMNS, "label", path)
-    texts, labels, bad = [], [], {}
-    for line, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue  # blank line
-        if len(row) <= max(text_i, label_i):
-            raise DataError(
-                f"{path}, row {line}: {len(row)} fields, expected {len(header)}."
-            )
-        label = parse_label(row[label_i])
-        if label is None:
-            bad.setdefault(row[label_i].strip(), line)
-        texts.append(row[text_i])
-        labels.append(label)
-    if bad:
-        found = ", ".join(f"{v!r} (row {r})" for v, r in list(bad.items())[:10])
-        raise DataError(
-            f"{path}: label column {header[label_i].strip()!r} has unexpected "
-            f"values: {found}; accepted: 0/1, neg/pos, negative/positive."
-        )
-    labels = np.asarray(labels, "int64")
-    counts = np.bincount(labels, minlength=2)
-    if counts.min() == 0 or len(texts) < 6:
-        raise DataError(
-            f"{path} has {counts[0]} negative and {counts[1]} positive reviews: "
-            "at least 6 in all, with both labels, are needed to split it."
-        )
-    texts, labels = _cap(texts, labels, max_examples, seed)
+    """A CSV/TSV file (:func:`read_table`), split into train, val and test."""
+    texts, labels = read_table(path, text_column=text_column, label_column=label_column)
     splits = _split(
-        texts, labels, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+        *_cap(texts, labels, max_examples, seed),
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
     )
     return SentimentData(*(_tagged(*s) for s in splits), source=f"table {path}")
 
@@ -449,7 +346,11 @@ __all__ = [
     "TAGS",
     "SentimentData",
     "TextSplit",
+    "load_acl_imdb",
+    "load_generated",
     "load_sentiment",
+    "load_table",
+    "load_tfds_reviews",
     "make_pipeline",
     "tag_reviews",
     "text_batches",
