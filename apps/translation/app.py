@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from pathlib import Path
 
 import keras
@@ -100,12 +101,12 @@ class TranslationConfig(TrainConfig):
 
 PROFILES = {
     "smoke": dict(
-        num_pairs=300,
-        epochs=2,
+        num_pairs=1000,
+        epochs=3,
         batch_size=32,
-        embedding_dim=16,
-        units=32,
-        learning_rate=3e-3,
+        embedding_dim=32,
+        units=64,
+        learning_rate=1e-2,
         val_bleu_size=20,
         early_stopping_patience=0,
     ),
@@ -213,12 +214,21 @@ class TranslationApp(App):
     def chance_loss(self, config, data):
         return math.log(len(data.target_vocab) + 2)
 
+    def __init__(self):
+        super().__init__()
+        # model -> traced translate functions, shared by the val_bleu
+        # callback, the evaluation and the export (each is traced once).
+        self._translators = weakref.WeakKeyDictionary()
+
     def translator(self, model, config, data, *, beam_width: int):
         """The traced string-to-string function of ``model``."""
-        fn = make_translate(
-            model, config, beam_width=beam_width, english=data.target_lang == "en"
-        )
-        return tf.function(fn, input_signature=[_SPEC], reduce_retracing=True)
+        english = data.target_lang == "en"
+        key = (beam_width, english, config.length_penalty, config.max_source_length)
+        cache = self._translators.setdefault(model, {})
+        if key not in cache:
+            fn = make_translate(model, config, beam_width=beam_width, english=english)
+            cache[key] = tf.function(fn, input_signature=[_SPEC])
+        return cache[key]
 
     def callbacks(self, config, data, model):
         greedy = self.translator(model, config, data, beam_width=1)
@@ -308,11 +318,8 @@ class TranslationApp(App):
     # === Export and predict ===
 
     def export(self, model, data, config, path: Path) -> Path:
-        english = data.target_lang == "en"
-        beam = make_translate(
-            model, config, beam_width=config.beam_width, english=english
-        )
-        greedy = make_translate(model, config, beam_width=1, english=english)
+        beam = self.translator(model, config, data, beam_width=config.beam_width)
+        greedy = self.translator(model, config, data, beam_width=1)
         return export_saved_model(
             path, model, beam, [_SPEC], extra_endpoints={"greedy": (greedy, [_SPEC])}
         )

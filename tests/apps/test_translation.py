@@ -1,0 +1,221 @@
+"""The translation app: smoke train, export parity in a fresh process, bad input."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras_tuner as kt
+import pytest
+import tensorflow as tf
+
+from apps.translation.app import APP
+from dltoolkit.training.app import main
+from tuning.runner import AppHyperModel, known_objectives, parse_objective
+from tuning.spaces import search_space
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("translation_run")
+    config = APP.resolve("smoke")
+    metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
+    return run_dir, config, metrics
+
+
+def _test_rows(run_dir):
+    with open(run_dir / "test_translations.tsv", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def _serve(run_dir, signature="serving_default"):
+    return tf.saved_model.load(str(run_dir / "export")).signatures[signature]
+
+
+def test_train_writes_the_contract_files(run):
+    run_dir, _, metrics = run
+    for name in (
+        "config.json",
+        "metrics.json",
+        "report.md",
+        "history.csv",
+        "model.keras",
+        "attention.png",
+        "test_translations.tsv",
+        "export/saved_model.pb",
+    ):
+        assert (run_dir / name).exists(), name
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("bleu", "bleu_greedy", "chrf", "train_seconds"):
+        assert isinstance(saved[key], (int, float)), key
+    assert saved["profile"] == "smoke" and saved["beam_width"] == 4
+    assert saved["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert "val_bleu" in (run_dir / "history.csv").read_text().splitlines()[0]
+    report = (run_dir / "report.md").read_text()
+    assert "## Sample translations (test split)" in report
+    assert "## Bad input" in report and "](attention.png)" in report
+    assert len(_test_rows(run_dir)) == saved["test_examples"] > 0
+
+
+def test_export_in_fresh_process_equals_in_process_decode(run, tmp_path):
+    """Loaded without dltoolkit, both signatures reproduce the evaluation's output."""
+    run_dir, _, _ = run
+    rows = _test_rows(run_dir)
+    (tmp_path / "sources.json").write_text(json.dumps([r["source"] for r in rows]))
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        import tensorflow as tf
+        model = tf.saved_model.load({str(run_dir / "export")!r})
+        sources = tf.constant(json.load(open("sources.json")))
+        out = {{name: [t.decode() for t in
+                       model.signatures[name](sentences=sources)["translation"].numpy()]
+                for name in ("serving_default", "greedy")}}
+        assert "dltoolkit" not in sys.modules
+        json.dump(out, open("out.json", "w"))
+        """
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["serving_default"] == [r["beam"] for r in rows]
+    assert out["greedy"] == [r["greedy"] for r in rows]
+
+
+def test_bad_input_gets_defined_output(run):
+    run_dir, config, _ = run
+    serve = _serve(run_dir)
+    long = "the dog eats the bread " * 10
+    batch = [
+        "",
+        "   ",
+        "The zorbly quaffle blicks.",
+        long,
+        "Ünïcödé 日本語 ☃",
+        b"bad \xff\xfe bytes",
+        "The man eats the bread.",
+    ]
+    out = serve(sentences=tf.constant(batch))
+    texts = [t.decode("utf-8") for t in out["translation"].numpy()]  # valid UTF-8
+    assert texts[:2] == ["", ""]
+    assert out["unknown_words"].numpy().tolist()[:3] == [0, 0, 3]
+    assert out["unknown_words"][4] > 0 and out["unknown_words"][5] > 0
+    truncated = out["truncated"].numpy().tolist()
+    assert truncated == [False, False, False, True, False, False, False]
+    alone = serve(sentences=tf.constant(batch[-1:]))["translation"][0].numpy()
+    assert alone.decode() == texts[-1]
+    empty = serve(sentences=tf.constant([], tf.string))
+    assert empty["translation"].shape == (0,)
+
+
+def test_predict_prints_one_line_per_input(run, capsys):
+    run_dir, _, _ = run
+    argv = ["predict", "--run-dir", str(run_dir), "The dog eats.", "zorbly wug"]
+    assert main(APP, argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("The dog eats.\t")
+    assert lines[1].endswith("(2 unknown word(s))")
+
+
+def test_evaluate_recomputes_metrics(run):
+    run_dir, _, metrics = run
+    (run_dir / "metrics.json").unlink()
+    assert main(APP, ["evaluate", "--run-dir", str(run_dir)]) == 0
+    again = json.loads((run_dir / "metrics.json").read_text())
+    assert again["bleu"] == pytest.approx(metrics["bleu"])
+    assert again["profile"] == "smoke"
+
+
+def test_transformer_trains_and_exports(tmp_path):
+    overrides = ["model=transformer", "num_layers=1", "num_heads=2", "epochs=1"]
+    overrides.append("num_pairs=300")
+    config = APP.resolve("smoke", overrides)
+    metrics = APP.train(config, tmp_path, profile="smoke", verbose=0)
+    assert metrics["test_examples"] > 0 and (tmp_path / "attention.png").is_file()
+    out = _serve(tmp_path, "greedy")(sentences=tf.constant(["", "The cat sleeps."]))
+    assert out["translation"].numpy()[0] == b""
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model=rnn"], "Unknown model 'rnn'"),
+        (["beam_width=0"], "beam_width must be >= 1"),
+        (["data=/no/such/pairs.tsv"], "Pairs file not found: /no/such/pairs.tsv"),
+    ],
+)
+def test_bad_config_exits_with_one_line(overrides, message, tmp_path, capsys):
+    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "run")]
+    for item in overrides:
+        argv += ["--set", item]
+    assert main(APP, argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_malformed_pairs_file_names_the_line(tmp_path, capsys):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("Go.\tVe.\nHi.\tHola.\nbroken line\n")
+    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "run")]
+    assert main(APP, [*argv, "--set", f"data={path}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: Malformed pairs file {path}, line 3: expected "
+        "'source<TAB>target[<TAB>attribution]', found 1 tab-separated fields."
+    )
+
+
+def test_tuning_space_and_val_bleu_objective():
+    config = APP.resolve("smoke")
+    assert parse_objective("val_bleu", known_objectives(APP, config)) == (
+        "val_bleu",
+        "max",
+    )
+    hp = kt.HyperParameters()
+    values = search_space("translation", hp, config)
+    assert values["model"] == "seq2seq" and values["units"] == 256
+    assert {"embedding_dim", "dropout", "cell", "optimizer", "schedule"} <= set(values)
+    hp = kt.HyperParameters()
+    hp.Fixed("model", "transformer")
+    values = search_space("translation", hp, config)
+    assert {"num_layers", "num_heads", "units"} <= set(values)
+    assert "cell" not in values
+
+
+def test_a_trial_logs_val_bleu():
+    config = APP.resolve("smoke", ["epochs=1", "num_pairs=300"])
+    data = APP.load_data(config)
+    hypermodel = AppHyperModel(APP, config, data)
+    hp = kt.HyperParameters()
+    for name, value in [("embedding_dim", 16), ("rnn_units", 16), ("cell", "gru")]:
+        hp.Fixed(name, value)
+    model = hypermodel.build(hp)
+    history = hypermodel.fit(hp, model, epochs=1, verbose=0)
+    assert 0.0 <= history.history["val_bleu"][0] <= 100.0
+
+
+def test_cli_runs_as_module():
+    done = subprocess.run(
+        [sys.executable, "-m", "apps.translation", "train", "--profile", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: Unknown profile 'nope'. Valid profiles: smoke, quick, full."
+    ]
