@@ -7,7 +7,7 @@ import importlib
 from dltoolkit.errors import ConfigError
 
 # Every app, in the order the demo runs them.
-APPS = ("classify", "sentiment")
+APPS = ("classify", "sentiment", "translation")
 
 
 def get_app(name: str):
