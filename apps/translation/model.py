@@ -175,7 +175,8 @@ def make_translate(model, config, *, beam_width: int, english: bool):
         ``translation`` (B,) strings, ``unknown_words`` (B,) int32 (source
         words outside the vocabulary, read as ``[UNK]``) and ``truncated`` (B,)
         bool (the source had more tokens than the model reads; the rest was
-        dropped). An empty or blank source gives an empty translation.
+        dropped). A source with no word of the vocabulary (empty, blank, or
+        unknown words only) gives an empty translation.
     """
     source_vec = model.get_layer("source_vectorizer")
     max_source = config.max_source_length
@@ -203,8 +204,9 @@ def make_translate(model, config, *, beam_width: int, english: bool):
         text = detokenize(
             tf.strings.reduce_join(words, axis=1, separator=" "), english=english
         )
+        known = tf.reduce_sum(tf.cast(source_ids > UNK_ID, tf.int32), axis=1)
         return {
-            "translation": tf.where(lengths > 0, text, ""),
+            "translation": tf.where(known > 0, text, ""),  # (B,)
             "unknown_words": tf.reduce_sum(
                 tf.cast(source_ids == UNK_ID, tf.int32), axis=1
             ),
