@@ -19,7 +19,7 @@ from keras import ops
 
 SCHEDULES = ("constant", "power", "exponential", "piecewise", "performance")
 
-_MAXIMIZED_METRICS = ("acc", "accuracy", "auc")
+_MAXIMIZED_METRICS = ("acc", "accuracy", "auc", "bleu", "chrf")
 
 
 # === Pure functions ===
@@ -203,8 +203,9 @@ class PerformanceScheduler(keras.callbacks.Callback):
         factor: the factor lambda in ``(0, 1)``.
         patience: epochs without improvement before a cut.
         min_lr: lower bound on the learning rate.
-        mode: ``"min"``, ``"max"`` or ``"auto"`` (``"max"`` for accuracy and
-            AUC metrics such as ``"val_accuracy"``, ``"min"`` otherwise).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (``"max"`` for accuracy, AUC,
+            BLEU and chrF metrics such as ``"val_accuracy"``, ``"min"``
+            otherwise).
         verbose: 1 prints a line at each cut.
 
     References:
@@ -301,7 +302,7 @@ class PerformanceScheduler(keras.callbacks.Callback):
 
 
 def _infer_maximize(monitor):
-    """True for accuracy/AUC-like metric names (``val_accuracy``, ``auc_1``)."""
+    """True for accuracy/AUC/BLEU-like metric names (``val_accuracy``, ``val_bleu``)."""
     name = monitor.lower().removeprefix("val_")
     tokens = name.split("_")
     return any(t in _MAXIMIZED_METRICS for t in tokens) or name.endswith("accuracy")
