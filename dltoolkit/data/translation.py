@@ -360,7 +360,13 @@ def load_pairs_file(
         pairs, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction
     )
     direction = "columns 2->1" if reverse else "columns 1->2"
-    return TranslationData(*splits, source=f"pairs file {path} ({direction})")
+    langs = ("other", "en") if reverse else ("en", "other")  # Anki: English first
+    return TranslationData(
+        *splits,
+        source=f"pairs file {path} ({direction})",
+        source_lang=langs[0],
+        target_lang=langs[1],
+    )
 
 
 def load_tfds_translation(

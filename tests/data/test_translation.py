@@ -148,6 +148,7 @@ def test_pairs_file_loader(tmp_path):
     small = load_translation(str(path), num_pairs=30, reverse=True)
     assert sum(small.sizes.values()) == 30
     assert small.train[0][0].startswith("Veo")
+    assert (small.source_lang, small.target_lang) == ("other", "en")
 
 
 def test_tfds_translation_by_name(tmp_path):
