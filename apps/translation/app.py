@@ -157,6 +157,12 @@ class TranslationApp(App):
     headline = "bleu"
     objective = "val_bleu"
 
+    def __init__(self):
+        super().__init__()
+        # model -> traced translate functions, shared by the val_bleu
+        # callback, the evaluation and the export (each is traced once).
+        self._translators = weakref.WeakKeyDictionary()
+
     # === Data ===
 
     def load_data(self, config):
@@ -216,12 +222,6 @@ class TranslationApp(App):
     def chance_loss(self, config, data):
         return math.log(len(data.target_vocab) + 2)
 
-    def __init__(self):
-        super().__init__()
-        # model -> traced translate functions, shared by the val_bleu
-        # callback, the evaluation and the export (each is traced once).
-        self._translators = weakref.WeakKeyDictionary()
-
     def translator(self, model, config, data, *, beam_width: int):
         """The traced string-to-string function of ``model``."""
         english = data.target_lang == "en"
@@ -260,7 +260,7 @@ class TranslationApp(App):
         write_text_atomic(
             run_dir / "test_translations.tsv",
             "source\treference\tbeam\tgreedy\n"
-            + "".join("\t".join(row) + "\n" for row in rows),
+            + "".join("\t".join(map(_cell, row)) + "\n" for row in rows),
         )
         metrics = {
             "bleu": round(bleu.score, 2),
@@ -364,6 +364,11 @@ class TranslationApp(App):
 
 
 _SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
+
+
+def _cell(text: str) -> str:
+    """A TSV cell: tabs and line breaks become spaces."""
+    return " ".join(text.split())
 
 
 def plot_attention(maps, path: Path) -> Path:
