@@ -189,7 +189,7 @@ class TranslationApp(App):
         source, target = data.train[0]
         return (
             f"{data.source}; {data.source_lang} -> {data.target_lang}; {sizes} "
-            f"pairs (no sentence shared between splits). Vocabularies: "
+            f"pairs ({data.splits}). Vocabularies: "
             f"{len(data.source_vocab) + 2:,} source and "
             f"{len(data.target_vocab) + 2:,} target tokens.\n\n"
             f"Example: `{source}` -> `{target}`"

@@ -50,6 +50,7 @@ class TranslationData:
         source_vocab, target_vocab: token lists for ``TextVectorization``
             (set by :func:`with_vocabularies`; the target's starts with
             ``[start]`` and ``[end]``).
+        splits: how the splits were made, for reports.
     """
 
     train: list
@@ -60,6 +61,7 @@ class TranslationData:
     target_lang: str = "target"
     source_vocab: list = dataclasses.field(default_factory=list)
     target_vocab: list = dataclasses.field(default_factory=list)
+    splits: str = "no sentence shared between splits"
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -418,6 +420,7 @@ def load_tfds_translation(
         source=f"TFDS {name} ({where})",
         source_lang=str(langs[0]),
         target_lang=str(langs[1]),
+        splits="the dataset's own splits",
     )
 
 
