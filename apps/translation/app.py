@@ -336,7 +336,7 @@ class TranslationApp(App):
         sentences = []
         for text in inputs:
             path = Path(text)
-            if len(text) < 4096 and path.is_file():
+            if _is_file(path):
                 try:
                     sentences += path.read_text(encoding="utf-8").splitlines()
                 except UnicodeDecodeError as err:
@@ -364,6 +364,13 @@ class TranslationApp(App):
 
 
 _SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a sentence too long or odd for a path
+        return False
 
 
 def _cell(text: str) -> str:
