@@ -61,6 +61,17 @@ def test_train_writes_the_contract_files(run):
     assert len(_test_rows(run_dir)) == saved["test_examples"] > 0
 
 
+def test_bleu_is_sacrebleus(run):
+    sacrebleu = pytest.importorskip("sacrebleu")
+    run_dir, _, metrics = run
+    rows = _test_rows(run_dir)
+    hypotheses, references = [r["beam"] for r in rows], [r["reference"] for r in rows]
+    expected = sacrebleu.corpus_bleu(hypotheses, [references])
+    assert metrics["bleu"] == round(expected.score, 2)
+    chrf = sacrebleu.corpus_chrf(hypotheses, [references])
+    assert metrics["chrf"] == round(chrf.score, 2)
+
+
 def test_export_in_fresh_process_equals_in_process_decode(run, tmp_path):
     """Loaded without dltoolkit, both signatures reproduce the evaluation's output."""
     run_dir, _, _ = run
