@@ -9,17 +9,19 @@ from dltoolkit.data.translation import (
     count_batches,
     detokenize,
     load_embedded,
-    load_pairs_file,
-    load_tfds_translation,
     load_translation,
     make_pipeline,
-    read_pairs_file,
     split_pairs,
     standardize,
     target_labels,
     tokenize,
     vectorizer,
     with_vocabularies,
+)
+from dltoolkit.data.translation_files import (
+    load_pairs_file,
+    load_tfds_translation,
+    read_pairs_file,
 )
 from dltoolkit.errors import DataError
 
