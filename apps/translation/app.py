@@ -99,6 +99,8 @@ class TranslationConfig(TrainConfig):
     early_stopping_patience: int = 3
 
 
+# quick: test BLEU ~97 (beam 4) in under 2.5 minutes on 2 CPU cores; full: ~99.7
+# in about 16 minutes (README has the measured runs).
 PROFILES = {
     "smoke": dict(
         num_pairs=1000,
