@@ -1,0 +1,382 @@
+"""t-SNE and SNE: exact O(n^2) NumPy implementations of the course's formulas.
+
+References:
+    Course file 003, "Stochastic neighborhood embedding", "Error function and
+    optimization", "t-SNE" (Student-t Q with one degree of freedom and its
+    gradient), "Practical considerations" (perplexity, learning rate,
+    iterations).
+    van der Maaten and Hinton, "Visualizing Data using t-SNE", JMLR 2008:
+    symmetric P (section 3.1), early exaggeration and momentum (section 3.4);
+    the gains (delta-bar-delta) of van der Maaten's reference ``tsne.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from dltoolkit.embed.affinities import (
+    check_data,
+    conditional_probabilities,
+    squared_distances,
+)
+
+_CHECK_EVERY = 50  # iterations between KL evaluations (progress and stopping)
+_EPS = np.finfo(np.float64).eps
+
+
+@dataclasses.dataclass
+class TSNEResult:
+    """What ``tsne`` and ``sne`` return.
+
+    Attributes:
+        embedding: ``(n, n_components)`` coordinates.
+        kl_divergence: KL(P || Q) of the final embedding (without exaggeration).
+        n_iter: gradient steps taken.
+        kl_history: ``(iteration, KL)`` pairs every 50 iterations (during early
+            exaggeration the KL is that of the exaggerated P).
+        sigmas: ``(n,)`` per-point Gaussian bandwidths found by binary search.
+        learning_rate: the step size used (after ``"auto"``).
+        method: ``"tsne"`` or ``"sne"``.
+    """
+
+    embedding: np.ndarray
+    kl_divergence: float
+    n_iter: int
+    kl_history: list
+    sigmas: np.ndarray
+    learning_rate: float
+    method: str
+
+
+# === Objectives: (KL, gradient) of an embedding ===
+
+
+def _embedding_sq_distances(Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    sq = np.einsum("ij,ij->i", Y, Y)
+    D = np.matmul(Y, Y.T, out=out)
+    D *= -2.0
+    D += sq[:, None]
+    D += sq[None, :]
+    np.maximum(D, 0.0, out=D)
+    return D
+
+
+def tsne_kl_and_gradient(P: np.ndarray, Y: np.ndarray, *, compute_kl: bool = True):
+    """t-SNE cost and gradient for joint ``P`` (symmetric, sums to 1).
+
+    ``q_ij = (1 + |y_i - y_j|^2)^-1 / sum_{k != l} (1 + |y_k - y_l|^2)^-1`` and
+    ``dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j)(1 + |y_i - y_j|^2)^-1``.
+
+    Returns:
+        ``(KL(P || Q) or None, (n, d) gradient)``.
+    """
+    num = _embedding_sq_distances(Y)
+    num += 1.0
+    np.reciprocal(num, out=num)  # (n, n) Student-t kernel
+    np.fill_diagonal(num, 0.0)
+    total = num.sum()
+    kl = None
+    if compute_kl:
+        mask = P > 0
+        q = np.maximum(num[mask] / total, _EPS)
+        p = P[mask]
+        kl = float(np.sum(p * np.log(p / q)))
+    # (p_ij - q_ij) * kernel_ij, in place in num
+    pq = np.multiply(num, -1.0 / total)
+    pq += P
+    pq *= num
+    grad = pq.sum(axis=1)[:, None] * Y - pq @ Y
+    grad *= 4.0
+    return kl, grad
+
+
+def sne_kl_and_gradient(P: np.ndarray, Y: np.ndarray, *, compute_kl: bool = True):
+    """SNE cost and gradient for conditional ``P`` (each row sums to 1).
+
+    ``q_{j|i} = exp(-|y_i - y_j|^2) / sum_{k != i} exp(-|y_i - y_k|^2)``,
+    ``C = sum_i KL(P_i || Q_i)`` and
+    ``dC/dy_i = 2 sum_j (p_{j|i} - q_{j|i} + p_{i|j} - q_{i|j})(y_i - y_j)``.
+
+    Returns:
+        ``(C or None, (n, d) gradient)``.
+    """
+    logits = _embedding_sq_distances(Y)
+    np.negative(logits, out=logits)
+    np.fill_diagonal(logits, -np.inf)
+    logits -= logits.max(axis=1, keepdims=True)
+    Q = np.exp(logits)
+    norm = Q.sum(axis=1, keepdims=True)
+    Q /= norm
+    kl = None
+    if compute_kl:
+        log_q = logits - np.log(norm)  # (n, n), -inf on the diagonal
+        mask = P > 0
+        p = P[mask]
+        kl = float(np.sum(p * (np.log(p) - np.maximum(log_q[mask], math.log(_EPS)))))
+    M = P - Q
+    M += M.T
+    grad = M.sum(axis=1)[:, None] * Y - M @ Y
+    grad *= 2.0
+    return kl, grad
+
+
+# === Optimizer: gradient descent with momentum and gains ===
+
+
+def _descend(objective, P, Y, *, learning_rate, n_iter, start, momentum, state, bar):
+    """Steps ``start .. n_iter - 1``; returns the last iteration done."""
+    update, gains, history = state["update"], state["gains"], state["history"]
+    best, best_iter = np.inf, start
+    it = start
+    for it in range(start, n_iter):
+        check = (it + 1) % _CHECK_EVERY == 0
+        kl, grad = objective(P, Y, compute_kl=check)
+        inc = update * grad < 0.0  # sign changed: speed up this coordinate
+        gains[inc] += 0.2
+        gains[~inc] *= 0.8
+        np.maximum(gains, 0.01, out=gains)
+        grad *= gains
+        update *= momentum
+        update -= learning_rate * grad
+        Y += update
+        if bar is not None:
+            bar.update(1)
+        if check:
+            history.append((it + 1, kl))
+            if bar is not None:
+                bar.set_postfix(kl=f"{kl:.4f}")
+            if np.linalg.norm(grad) <= 1e-7:
+                break
+            if kl < best:
+                best, best_iter = kl, it
+            elif it - best_iter > 300:
+                break
+    return it
+
+
+def _initial_embedding(X, init, n_components, rng):
+    n = X.shape[0]
+    if isinstance(init, str):
+        if init == "random":
+            return 1e-4 * rng.standard_normal((n, n_components))
+        if init == "pca":
+            if n_components > min(X.shape):
+                raise ValueError(
+                    f"init='pca' needs n_components <= min(n_points, n_features) = "
+                    f"{min(X.shape)}. Received: n_components={n_components}"
+                )
+            centered = X - X.mean(axis=0)
+            U, S, Vt = np.linalg.svd(centered, full_matrices=False)
+            Vt = Vt[:n_components]
+            signs = np.sign(Vt[np.arange(n_components), np.abs(Vt).argmax(axis=1)])
+            Y = centered @ (Vt * signs[:, None]).T
+            std = Y[:, 0].std()
+            return Y / (std if std > 0 else 1.0) * 1e-4
+        raise ValueError(
+            f"init must be 'pca', 'random' or an array. Received: {init!r}"
+        )
+    Y = np.array(init, dtype=np.float64)
+    if Y.shape != (n, n_components) or not np.isfinite(Y).all():
+        raise ValueError(
+            f"init must be a finite array of shape ({n}, {n_components}). "
+            f"Received shape {Y.shape}."
+        )
+    return Y
+
+
+def _embed(
+    method,
+    X,
+    *,
+    n_components,
+    perplexity,
+    early_exaggeration,
+    learning_rate,
+    n_iter,
+    random_state,
+    init,
+    exaggeration_iter,
+    verbose,
+):
+    X = check_data(X, perplexity)
+    if not isinstance(n_components, int) or n_components < 1:
+        raise ValueError(
+            f"n_components must be a positive integer. Received: {n_components!r}"
+        )
+    if not isinstance(n_iter, int) or n_iter < 1:
+        raise ValueError(f"n_iter must be a positive integer. Received: {n_iter!r}")
+    if not early_exaggeration >= 1.0:
+        raise ValueError(
+            f"early_exaggeration must be >= 1. Received: {early_exaggeration!r}"
+        )
+    n = X.shape[0]
+    P_cond, beta = conditional_probabilities(squared_distances(X), perplexity)
+    if method == "tsne":
+        P, objective = (P_cond + P_cond.T) / (2.0 * n), tsne_kl_and_gradient
+        auto_rate = max(n / early_exaggeration / 4.0, 50.0)
+    else:
+        P, objective = P_cond, sne_kl_and_gradient
+        # Conditional P is about 2n times the joint P, so is the gradient.
+        auto_rate = max(1.0 / early_exaggeration / 8.0, 50.0 / (2.0 * n))
+    if learning_rate == "auto":
+        learning_rate = auto_rate
+    elif not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
+        raise ValueError(
+            f"learning_rate must be 'auto' or a positive number. "
+            f"Received: {learning_rate!r}"
+        )
+    rng = np.random.default_rng(random_state)
+    Y = _initial_embedding(X, init, n_components, rng)
+
+    bar = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_iter, desc=method, unit="it", leave=False)
+    history = []
+    phases = [
+        (min(exaggeration_iter, n_iter), 0.5, early_exaggeration),
+        (n_iter, 0.8, 1.0),
+    ]
+    it, start = -1, 0
+    try:
+        for end, momentum, exaggeration in phases:
+            if end <= start:
+                continue
+            # Each phase starts afresh (as scikit-learn does): no carried step.
+            state = {
+                "update": np.zeros_like(Y),
+                "gains": np.ones_like(Y),
+                "history": history,
+            }
+            it = _descend(
+                objective,
+                P * exaggeration if exaggeration != 1.0 else P,
+                Y,
+                learning_rate=learning_rate,
+                n_iter=end,
+                start=start,
+                momentum=momentum,
+                state=state,
+                bar=bar,
+            )
+            start = it + 1
+    finally:
+        if bar is not None:
+            bar.close()
+    kl, _ = objective(P, Y, compute_kl=True)
+    return TSNEResult(
+        embedding=Y,
+        kl_divergence=kl,
+        n_iter=it + 1,
+        kl_history=history,
+        sigmas=np.sqrt(1.0 / (2.0 * beta)),
+        learning_rate=float(learning_rate),
+        method=method,
+    )
+
+
+def tsne(
+    X,
+    *,
+    n_components: int = 2,
+    perplexity: float = 30.0,
+    early_exaggeration: float = 12.0,
+    learning_rate="auto",
+    n_iter: int = 1000,
+    random_state=None,
+    init="pca",
+    exaggeration_iter: int = 250,
+    verbose: bool = False,
+) -> TSNEResult:
+    """Exact t-SNE (van der Maaten and Hinton, 2008), O(n^2) time and memory.
+
+    Input affinities: per-point sigma_i by binary search so that the entropy
+    of p_{j|i} equals log(perplexity); ``p_ij = (p_{j|i} + p_{i|j}) / (2n)``.
+    Output affinities: Student-t with one degree of freedom. Gradient descent
+    on KL(P || Q) with the gradient
+    ``4 sum_j (p_ij - q_ij)(y_i - y_j)(1 + |y_i - y_j|^2)^-1``; for the first
+    ``exaggeration_iter`` steps P is multiplied by ``early_exaggeration`` and
+    the momentum is 0.5, then 0.8; per-coordinate gains (+0.2 when the
+    gradient changes sign, x0.8 otherwise, at least 0.01) as in the reference
+    implementation. Stops early when the KL (checked every 50 steps) has not
+    improved for 300 steps.
+
+    Args:
+        X: ``(n, features)`` finite data, ``n >= 3 * perplexity``.
+        n_components: embedding dimensions.
+        perplexity: effective number of neighbors per point.
+        early_exaggeration: factor on P during the first phase (>= 1).
+        learning_rate: step size, or ``"auto"``: ``max(n / early_exaggeration
+            / 4, 50)`` (Belkina et al. 2019, scikit-learn's default).
+        n_iter: gradient steps at most.
+        random_state: seed for ``init="random"``.
+        init: ``"pca"`` (first principal components scaled to std 1e-4, as
+            scikit-learn), ``"random"`` (N(0, 1e-8), as the paper) or an
+            ``(n, n_components)`` array (used as is).
+        exaggeration_iter: steps of the first phase.
+        verbose: show a tqdm progress bar with the KL.
+
+    Returns:
+        A ``TSNEResult``: ``.embedding``, ``.kl_divergence``, ...
+
+    Raises:
+        DataError: NaN/infinite values, not a 2-D array, or fewer than
+            ``3 * perplexity`` points.
+        ValueError: a bad parameter value.
+    """
+    return _embed(
+        "tsne",
+        X,
+        n_components=n_components,
+        perplexity=perplexity,
+        early_exaggeration=early_exaggeration,
+        learning_rate=learning_rate,
+        n_iter=n_iter,
+        random_state=random_state,
+        init=init,
+        exaggeration_iter=exaggeration_iter,
+        verbose=verbose,
+    )
+
+
+def sne(
+    X,
+    *,
+    n_components: int = 2,
+    perplexity: float = 30.0,
+    early_exaggeration: float = 4.0,
+    learning_rate="auto",
+    n_iter: int = 1000,
+    random_state=None,
+    init="pca",
+    exaggeration_iter: int = 250,
+    verbose: bool = False,
+) -> TSNEResult:
+    """Plain (asymmetric) SNE, for comparison with ``tsne``.
+
+    Conditional ``p_{j|i}`` as in ``tsne`` (no symmetrization), Gaussian
+    ``q_{j|i}``, cost ``sum_i KL(P_i || Q_i)`` and gradient
+    ``2 sum_j (p_{j|i} - q_{j|i} + p_{i|j} - q_{i|j})(y_i - y_j)``, optimized
+    by the same momentum-and-gains descent. ``learning_rate="auto"`` is
+    ``max(1 / early_exaggeration / 8, 25 / n)``: the conditional P is about
+    2n times the joint one, so is the gradient.
+
+    Args and returns: as ``tsne``.
+    """
+    return _embed(
+        "sne",
+        X,
+        n_components=n_components,
+        perplexity=perplexity,
+        early_exaggeration=early_exaggeration,
+        learning_rate=learning_rate,
+        n_iter=n_iter,
+        random_state=random_state,
+        init=init,
+        exaggeration_iter=exaggeration_iter,
+        verbose=verbose,
+    )
