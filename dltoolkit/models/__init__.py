@@ -7,6 +7,7 @@ registry.
 from dltoolkit.models import (  # noqa: F401
     alexnet,
     bert,
+    captioner,
     googlenet,
     gpt,
     han,

@@ -1,0 +1,232 @@
+"""Image-captioning data: splits of images with reference captions, pipelines.
+
+:func:`load_captions` returns :class:`CaptionData` from the embedded scene
+generator (:mod:`dltoolkit.data.scenes`), a Flickr8k-layout folder or TFDS
+``coco_captions`` (:mod:`dltoolkit.data.caption_files`). Captions are
+normalized (:func:`normalize_caption`) and mapped to ids with one vocabulary
+whose first ids are fixed: 0 padding, 1 ``[UNK]``, 2 ``[start]``, 3 ``[end]``.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from dltoolkit.data.images import decode_image, prepare_image
+from dltoolkit.data.scenes import Scene, generate_scenes
+from dltoolkit.errors import DataError
+
+PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+SPECIAL_TOKENS = ("", "[UNK]", "[start]", "[end]")
+FIRST_WORD_ID = 4
+_NOT_WORD = re.compile(r"[^a-z0-9']+")
+
+
+@dataclasses.dataclass
+class CaptionSplit:
+    """Images with their reference captions.
+
+    Attributes:
+        images: ``uint8 [n, h, w, 3]`` (embedded data) or a list of image file
+            paths (real data, decoded when the pipeline runs).
+        references: normalized reference captions per image (one or more).
+        scenes: the ground truth per image (embedded data), else None.
+    """
+
+    images: np.ndarray | list[str]
+    references: list[list[str]]
+    scenes: list[Scene] | None = None
+
+    def __len__(self) -> int:
+        return len(self.references)
+
+
+@dataclasses.dataclass
+class CaptionData:
+    """The three splits, the vocabulary and a description of the source."""
+
+    train: CaptionSplit
+    val: CaptionSplit
+    test: CaptionSplit
+    source: str
+    vocabulary: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {k: len(getattr(self, k)) for k in ("train", "val", "test")}
+
+
+def normalize_caption(text: str) -> str:
+    """Lowercase words: punctuation and other symbols become spaces."""
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
+
+
+def build_vocabulary(references, max_size: int) -> list[str]:
+    """Special tokens, then the training words by frequency (ties: alphabetical).
+
+    Args:
+        references: the training split's captions (lists per image).
+        max_size: vocabulary size cap, special tokens included (rarer words
+            become ``[UNK]``).
+    """
+    if max_size <= FIRST_WORD_ID:
+        raise ValueError(
+            f"vocab_size must be more than {FIRST_WORD_ID}. Received: {max_size}"
+        )
+    counts = collections.Counter(
+        w for refs in references for c in refs for w in c.split()
+    )
+    words = sorted(counts, key=lambda w: (-counts[w], w))
+    return [*SPECIAL_TOKENS, *words[: max_size - FIRST_WORD_ID]]
+
+
+def encode_captions(references, vocabulary, max_length: int, num_refs: int):
+    """Caption ids ``int32 [n, num_refs, max_length + 2]`` and reference counts.
+
+    Each row is ``[start] words... [end]`` then padding (cut to
+    ``max_length`` words). Images with fewer than ``num_refs`` references
+    repeat them; :func:`make_pipeline` draws among the first ``counts[i]``.
+    """
+    index = {w: i for i, w in enumerate(vocabulary)}
+    ids = np.zeros((len(references), num_refs, max_length + 2), np.int32)
+    counts = np.zeros(len(references), np.int32)
+    for i, refs in enumerate(references):
+        counts[i] = min(len(refs), num_refs)
+        for j in range(num_refs):
+            words = refs[j % len(refs)].split()[:max_length]
+            row = [START_ID, *(index.get(w, UNK_ID) for w in words), END_ID]
+            ids[i, j, : len(row)] = row
+    return ids, counts
+
+
+def image_dataset(split: CaptionSplit, image_size: int) -> tf.data.Dataset:
+    """``float32 [image_size, image_size, 3]`` images of a split, in order."""
+    if isinstance(split.images, np.ndarray):
+        ds = tf.data.Dataset.from_tensor_slices(split.images)
+    else:
+        paths = tf.data.Dataset.from_tensor_slices(list(split.images))
+        ds = paths.map(lambda p: decode_image(tf.io.read_file(p)))
+    return ds.map(
+        lambda x: prepare_image(x, image_size, 3), num_parallel_calls=tf.data.AUTOTUNE
+    )
+
+
+def make_pipeline(
+    split: CaptionSplit,
+    vocabulary: list[str],
+    *,
+    image_size: int,
+    max_length: int,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    num_refs: int = 5,
+) -> tf.data.Dataset:
+    """Batches of ``({"image", "tokens"}, labels)`` for teacher forcing.
+
+    Each epoch pairs every image with one of its references, drawn at random
+    when ``shuffle`` (else the first): ``tokens`` is ``[start] words``, the
+    labels are ``words [end]``, both ``int32 [max_length + 1]``, 0-padded.
+    """
+    ids, counts = encode_captions(split.references, vocabulary, max_length, num_refs)
+    images = image_dataset(split, image_size).cache()
+    captions = tf.data.Dataset.from_tensor_slices((ids, counts))
+    ds = tf.data.Dataset.zip(images, captions)
+    if shuffle:
+        ds = ds.shuffle(min(len(split), 8192), seed=seed, reshuffle_each_iteration=True)
+
+    def pick(image, caption_ids, count):
+        if shuffle:
+            r = tf.random.uniform([], 0, count, dtype=tf.int32)
+        else:
+            r = 0
+        row = caption_ids[r]  # (max_length + 2,)
+        return {"image": image, "tokens": row[:-1]}, row[1:]
+
+    ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    ds = ds.apply(
+        tf.data.experimental.assert_cardinality(count_batches(split, batch_size))
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def count_batches(split: CaptionSplit, batch_size: int) -> int:
+    return math.ceil(len(split) / batch_size)
+
+
+def load_scenes(
+    sizes: tuple[int, int, int],
+    *,
+    seed: int = 0,
+    image_size: int = 64,
+    max_shapes: int = 3,
+    background: str = "plain",
+    noise: float = 0.0,
+) -> CaptionData:
+    """The embedded scene data: ``sizes`` = (train, val, test) image counts."""
+    splits = []
+    for name, count in zip(("train", "val", "test"), sizes):
+        if count < 1:
+            raise DataError(f"The {name} split needs at least one image.")
+        s = generate_scenes(
+            count,
+            split=name,
+            seed=seed,
+            size=image_size,
+            max_shapes=max_shapes,
+            background=background,
+            noise=noise,
+        )
+        splits.append(CaptionSplit(s.images, s.references, s.scenes))
+    source = (
+        f"embedded scenes ({image_size}x{image_size}, 1-{max_shapes} shapes, "
+        f"{background} background, noise {noise:g}, seed {seed})"
+    )
+    return CaptionData(*splits, source=source)
+
+
+def load_captions(
+    source: str,
+    *,
+    sizes: tuple[int, int, int] = (8000, 500, 500),
+    seed: int = 0,
+    image_size: int = 64,
+    max_shapes: int = 3,
+    background: str = "plain",
+    noise: float = 0.0,
+    data_dir: str | None = None,
+    max_images: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+) -> CaptionData:
+    """Dispatches ``embedded``, ``tfds:coco_captions`` or a Flickr8k folder."""
+    from dltoolkit.data import caption_files
+
+    if source == "embedded":
+        return load_scenes(
+            sizes,
+            seed=seed,
+            image_size=image_size,
+            max_shapes=max_shapes,
+            background=background,
+            noise=noise,
+        )
+    if source.startswith("tfds:"):
+        return caption_files.load_tfds_captions(
+            source[len("tfds:") :],
+            data_dir=data_dir,
+            max_images=max_images,
+            image_size=image_size,
+        )
+    return caption_files.load_flickr8k(
+        source,
+        seed=seed,
+        max_images=max_images,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+    )
