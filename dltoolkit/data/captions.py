@@ -140,7 +140,8 @@ def make_pipeline(
     if shuffle:
         ds = ds.shuffle(min(len(split), 8192), seed=seed, reshuffle_each_iteration=True)
 
-    def pick(image, caption_ids, count):
+    def pick(image, caption):
+        caption_ids, count = caption
         if shuffle:
             r = tf.random.uniform([], 0, count, dtype=tf.int32)
         else:

@@ -1,0 +1,1 @@
+"""Captioning app: CNN encoder, attention LSTM decoder, beam search, BLEU, SavedModel."""

@@ -1,0 +1,415 @@
+"""Image captioning: registry CNN encoder, attention LSTM decoder, beam search.
+
+python -m apps.captioning train --profile quick          # embedded shape scenes
+python -m apps.captioning train --set decoder=transformer
+python -m apps.captioning train --set data=PATH/flickr8k # Images/ + captions.txt
+python -m apps.captioning train --set encoder_weights=runs/classify/DIR
+python -m apps.captioning predict --run-dir DIR a.png b.jpg
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import weakref
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from apps.captioning.model import (
+    STATUS_OK,
+    build_model,
+    caption_all,
+    make_caption,
+    make_serve,
+)
+from apps.captioning.plots import plot_attention, plot_captions
+from dltoolkit.data.captions import (
+    START_ID,
+    build_vocabulary,
+    count_batches,
+    image_dataset,
+    load_captions,
+    make_pipeline,
+)
+from dltoolkit.data.scenes import names_objects_correctly
+from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.metrics import corpus_bleu
+from dltoolkit.metrics.callbacks import BleuCallback
+from dltoolkit.models.captioner import attention_weights
+from dltoolkit.training.app import App, Evaluation, Pipelines
+from dltoolkit.training.config import TrainConfig, write_text_atomic
+from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
+from dltoolkit.training.report import markdown_table
+
+SIGNATURE_INPUT = "images"
+
+
+@dataclasses.dataclass
+class CaptioningConfig(TrainConfig):
+    """Config of the captioning app.
+
+    Attributes:
+        data: ``embedded`` (generated shape scenes), the path of a Flickr8k
+            folder (``Images/`` + ``captions.txt``) or ``tfds:NAME`` (e.g.
+            ``tfds:coco_captions`` in the TFDS data dir).
+        data_dir: the TFDS data dir (default: TFDS's own).
+        train_images, val_images, test_images: embedded split sizes.
+        max_images: at most this many images per real-data split (0: all).
+        image_size: images are resized to image_size x image_size RGB.
+        max_shapes, background, noise: the embedded scenes (1-3 shapes;
+            ``plain`` or ``texture``; Gaussian pixel noise, 0-255 scale).
+        vocab_size: vocabulary cap, special tokens included.
+        max_caption_length: words a caption may have (longer ones are cut).
+        encoder: a registry CNN (``dltk models``).
+        encoder_activation: the CNN's activation; None keeps its default.
+        encoder_weights: a classify run directory (or its ``model.keras``)
+            whose CNN becomes the encoder, frozen unless ``train_encoder``.
+        train_encoder: train the CNN; None: yes from scratch, no when
+            pretrained.
+        decoder: ``lstm`` (Show, Attend and Tell) or ``transformer``.
+        feature_layer, feature_dim, embedding_dim, units, attention,
+            attention_units, conditioning, num_layers, num_heads, dropout:
+            captioner options (None: the builder's default); ``conditioning``
+            is ``init`` (s0 = CNN(I)), ``concat`` (image features beside the
+            word at every step) or ``both``.
+        beam_width: beam width of the headline BLEU and of the export.
+        length_penalty: GNMT length penalty alpha of beam search.
+        val_bleu_size: validation images the ``val_bleu`` callback captions.
+        val_bleu_every: score ``val_bleu`` every this many epochs.
+    """
+
+    data: str = "embedded"
+    data_dir: str | None = None
+    train_images: int = 8000
+    val_images: int = 500
+    test_images: int = 500
+    max_images: int = 0
+    image_size: int = 64
+    max_shapes: int = 3
+    background: str = "plain"
+    noise: float = 0.0
+    vocab_size: int = 5000
+    max_caption_length: int = 20
+    encoder: str = "lenet5"
+    encoder_activation: str | None = None
+    encoder_weights: str | None = None
+    train_encoder: bool | None = None
+    decoder: str = "lstm"
+    feature_layer: str | None = None
+    feature_dim: int | None = None
+    embedding_dim: int | None = None
+    units: int | None = None
+    attention: bool | None = None
+    attention_units: int | None = None
+    conditioning: str | None = None
+    num_layers: int | None = None
+    num_heads: int | None = None
+    dropout: float | None = None
+    beam_width: int = 3
+    length_penalty: float = 0.6
+    val_bleu_size: int = 500
+    val_bleu_every: int = 1
+    early_stopping_monitor: str = "val_bleu"
+    early_stopping_patience: int = 4
+
+
+PROFILES = {
+    "smoke": dict(
+        train_images=96,
+        val_images=8,
+        test_images=8,
+        image_size=32,
+        max_shapes=2,
+        epochs=2,
+        batch_size=32,
+        feature_dim=16,
+        embedding_dim=16,
+        units=32,
+        attention_units=16,
+        beam_width=2,
+        learning_rate=1e-2,
+        val_bleu_size=8,
+        early_stopping_patience=0,
+    ),
+    "quick": dict(
+        train_images=6000,
+        epochs=12,
+        batch_size=64,
+        encoder_activation="relu",
+        feature_dim=64,
+        embedding_dim=64,
+        units=256,
+        attention_units=64,
+        learning_rate=3e-3,
+        clipnorm=1.0,
+        val_bleu_size=300,
+    ),
+    "full": dict(
+        train_images=20000,
+        epochs=40,
+        batch_size=64,
+        encoder_activation="relu",
+        feature_dim=64,
+        embedding_dim=64,
+        units=256,
+        attention_units=64,
+        learning_rate=3e-3,
+        clipnorm=1.0,
+        schedule="performance",
+        perf_monitor="val_bleu",
+        perf_patience=2,
+        early_stopping_patience=6,
+    ),
+}
+
+
+class CaptioningApp(App):
+    name = "captioning"
+    config_cls = CaptioningConfig
+    profiles = PROFILES
+    headline = "bleu4"
+    objective = "val_bleu"
+
+    def __init__(self):
+        super().__init__()
+        # model -> traced caption functions, shared by the val_bleu callback,
+        # the evaluation and the export (each traced once).
+        self._captioners = weakref.WeakKeyDictionary()
+
+    # === Data ===
+
+    def load_data(self, config):
+        for key in ("max_caption_length", "beam_width", "image_size"):
+            if getattr(config, key) < 1:
+                raise ConfigError(
+                    f"{key} must be >= 1. Received: {getattr(config, key)}"
+                )
+        try:
+            data = load_captions(
+                config.data,
+                sizes=(config.train_images, config.val_images, config.test_images),
+                seed=config.seed,
+                image_size=config.image_size,
+                max_shapes=config.max_shapes,
+                background=config.background,
+                noise=config.noise,
+                data_dir=config.data_dir,
+                max_images=config.max_images,
+            )
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        data.vocabulary = build_vocabulary(data.train.references, config.vocab_size)
+        return data
+
+    def describe_data(self, data) -> str:
+        sizes = ", ".join(f"{k} {v:,}" for k, v in data.sizes.items())
+        refs = data.train.references[0]
+        return (
+            f"{data.source}; {sizes} images; vocabulary {len(data.vocabulary):,} "
+            f"tokens (4 special).\n\nReferences of the first training image: "
+            + "; ".join(f"`{r}`" for r in refs)
+        )
+
+    def pipelines(self, config, data) -> Pipelines:
+        kwargs = dict(
+            image_size=config.image_size,
+            max_length=config.max_caption_length,
+            batch_size=config.batch_size,
+            seed=config.seed,
+        )
+        return Pipelines(
+            train=make_pipeline(data.train, data.vocabulary, shuffle=True, **kwargs),
+            val=make_pipeline(data.val, data.vocabulary, shuffle=False, **kwargs),
+            steps_per_epoch=count_batches(data.train, config.batch_size),
+        )
+
+    # === Model ===
+
+    def build_model(self, config, data):
+        return build_model(config, len(data.vocabulary))
+
+    def loss_and_metrics(self, config):
+        loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=0)
+        return loss, ["accuracy"]
+
+    def chance_loss(self, config, data):
+        return math.log(len(data.vocabulary))
+
+    def captioner(self, model, config, data, *, beam_width: int):
+        """The traced ``images -> captions`` function of ``model``."""
+        cache = self._captioners.setdefault(model, {})
+        key = (beam_width, config.length_penalty, config.max_caption_length)
+        if key not in cache:
+            fn = make_caption(model, config, data.vocabulary, beam_width=beam_width)
+            spec = tf.TensorSpec(
+                [None, config.image_size, config.image_size, 3], tf.float32
+            )
+            cache[key] = tf.function(fn, input_signature=[spec])
+        return cache[key]
+
+    def server(self, model, config, data, *, beam_width: int):
+        """The traced ``image bytes -> captions`` function (the export's)."""
+        cache = self._captioners.setdefault(model, {})
+        key = ("bytes", beam_width, config.length_penalty, config.max_caption_length)
+        if key not in cache:
+            caption = self.captioner(model, config, data, beam_width=beam_width)
+            cache[key] = tf.function(
+                make_serve(caption, config.image_size), input_signature=[_SPEC]
+            )
+        return cache[key]
+
+    def callbacks(self, config, data, model):
+        greedy = self.captioner(model, config, data, beam_width=1)
+        n = min(config.val_bleu_size, len(data.val))
+        images = list(_images(data.val, config)[:n])
+        return [
+            BleuCallback(
+                lambda batch: caption_all(greedy, batch),
+                images,
+                reference_streams(data.val.references[:n]),
+                every=config.val_bleu_every,
+            )
+        ]
+
+    # === Evaluation ===
+
+    def evaluate(self, model, data, config, run_dir: Path) -> Evaluation:
+        images = _images(data.test, config)
+        references = data.test.references
+        beam_fn = self.captioner(model, config, data, beam_width=config.beam_width)
+        beam = caption_all(beam_fn, images)
+        greedy = caption_all(self.captioner(model, config, data, beam_width=1), images)
+        metrics = bleu_metrics(beam, references)
+        metrics["bleu4_greedy"] = bleu_metrics(greedy, references)["bleu4"]
+        metrics["exact_match"] = round(
+            float(np.mean([c in refs for c, refs in zip(beam, references)])), 4
+        )
+        if data.test.scenes is not None:
+            metrics["attribute_accuracy"] = attribute_accuracy(beam, data.test.scenes)
+        metrics["test_examples"] = len(beam)
+        metrics["beam_width"] = config.beam_width
+        write_text_atomic(
+            run_dir / "test_captions.tsv",
+            "index\tbeam\tgreedy\treferences\n"
+            + "".join(
+                f"{i}\t{b}\t{g}\t{' | '.join(r)}\n"
+                for i, (b, g, r) in enumerate(zip(beam, greedy, references))
+            ),
+        )
+        shown = min(8, len(beam))
+        plots = [plot_captions(images[:shown], beam[:shown], run_dir / "samples.png")]
+        plots += self._attention_plots(model, data, images, beam, run_dir)
+        rows = [
+            [i, f"`{beam[i]}`", f"`{greedy[i]}`", f"`{references[i][0]}`"]
+            for i in range(min(12, len(beam)))
+        ]
+        sections = [
+            (
+                "Sample captions (test split)",
+                markdown_table(
+                    ["#", f"beam {config.beam_width}", "greedy", "first reference"],
+                    rows,
+                )
+                + "\n\nAll test captions: `test_captions.tsv`; images with their "
+                "captions: `samples.png`.",
+            ),
+            (
+                "Bad input (the export)",
+                'Bytes that are not PNG, JPEG, GIF or BMP get the caption `""` '
+                "and the status `not an image`; grayscale, RGBA and palette images "
+                "are read as RGB and any size is resized to "
+                f"{config.image_size}x{config.image_size}.",
+            ),
+        ]
+        return Evaluation(metrics=metrics, sections=sections, plots=plots)
+
+    def _attention_plots(self, model, data, images, captions, run_dir):
+        """Per-word attention over the first test images (LSTM with attention)."""
+        index = {w: i for i, w in enumerate(data.vocabulary)}
+        plots = []
+        for i in range(min(2, len(captions))):
+            words = captions[i].split()
+            ids = [START_ID, *(index[w] for w in words)]
+            weights = attention_weights(model, images[i : i + 1], np.array([ids]))
+            if weights is None:
+                return []
+            grid = model.get_layer("encoder").get_layer("cnn").output.shape[1:3]
+            plots.append(
+                plot_attention(
+                    images[i],
+                    [*words, "[end]"],
+                    weights[0],
+                    tuple(grid),
+                    run_dir / f"attention_{i}.png",
+                )
+            )
+        return plots
+
+    # === Export and predict ===
+
+    def export(self, model, data, config, path: Path) -> Path:
+        beam = self.server(model, config, data, beam_width=config.beam_width)
+        greedy = self.server(model, config, data, beam_width=1)
+        return export_saved_model(
+            path, model, beam, [_SPEC], extra_endpoints={"greedy": (greedy, [_SPEC])}
+        )
+
+    def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
+        """One ``path<TAB>caption`` line per image file."""
+        serve = load_export(Path(run_dir) / EXPORT_DIR)
+        blobs = []
+        for name in inputs:
+            path = Path(name)
+            if not path.is_file():
+                raise DataError(f"Image not found: {path}")
+            blobs.append(path.read_bytes())
+        out = serve(**{SIGNATURE_INPUT: tf.constant(blobs)})
+        status = [s.decode() for s in out["status"].numpy()]
+        bad = [n for n, s in zip(inputs, status) if s != STATUS_OK]
+        if bad:
+            raise DataError(
+                f"Not an image (PNG, JPEG, GIF or BMP expected): {', '.join(bad)}"
+            )
+        return [
+            f"{name}\t{text.decode()}"
+            for name, text in zip(inputs, out["caption"].numpy())
+        ]
+
+
+_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
+
+
+def _images(split, config) -> np.ndarray:
+    """The model's float input of a split, in order."""
+    ds = image_dataset(split, config.image_size).batch(256)
+    return np.concatenate([x.numpy() for x in ds])
+
+
+def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
+    """Per-image reference lists -> sacreBLEU streams (None where fewer)."""
+    k = max(len(r) for r in references)
+    return [[r[j] if j < len(r) else None for r in references] for j in range(k)]
+
+
+def bleu_metrics(hypotheses: list[str], references: list[list[str]]) -> dict:
+    """BLEU-1 ... BLEU-4 (0-100) against all references, and the signature."""
+    streams = reference_streams(references)
+    out = {}
+    for n in range(1, 5):
+        score = corpus_bleu(hypotheses, streams, max_ngram_order=n)
+        out[f"bleu{n}"] = round(score.score, 2)
+        if n == 4:
+            out["bleu_signature"] = score.signature
+    return out
+
+
+def attribute_accuracy(captions: list[str], scenes) -> float:
+    """Share of captions that name every shape with its true color, and no other."""
+    correct = [names_objects_correctly(c, s) for c, s in zip(captions, scenes)]
+    return round(float(np.mean(correct)), 4)
+
+
+APP = CaptioningApp()
