@@ -5,6 +5,8 @@ dltk models --names    just the registered names
 dltk bleu REF [REF ...] < HYP
                        corpus BLEU of stdin (one segment a line) against
                        reference files, like sacreBLEU's command line
+dltk tsne [INPUT] [-o PNG]
+                       t-SNE of a .npy/.csv file or the digits: scatter PNG
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import argparse
 import sys
 
 from dltoolkit._quiet import import_tensorflow_quietly
+from dltoolkit.embed.cli import add_tsne_parser
+from dltoolkit.errors import UserError
 
 
 def _models(args) -> int:
@@ -109,10 +113,11 @@ def main(argv=None) -> int:
     models.add_argument("--names", action="store_true", help="only list the names")
     models.set_defaults(run=_models)
     _add_bleu_parser(sub)
+    add_tsne_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except ValueError as err:
+    except (ValueError, UserError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -3,47 +3,44 @@
 ``tsne`` / ``sne`` return a ``TSNEResult``; ``ActivationEvolution`` is a Keras
 callback that embeds a layer's activations after each epoch and draws the
 sequence (course file 003, "Visualizing hidden layer activations").
+
+Names are imported on first use, so ``dltk`` starts without NumPy, matplotlib
+or TensorFlow and ``tsne`` alone never imports TensorFlow.
 """
 
-from dltoolkit.embed.affinities import (
-    check_data,
-    conditional_probabilities,
-    joint_probabilities,
-    squared_distances,
-)
-from dltoolkit.embed.plots import save_scatter, save_sequence, scatter_embedding
-from dltoolkit.embed.tsne import (
-    TSNEResult,
-    sne,
-    sne_kl_and_gradient,
-    tsne,
-    tsne_kl_and_gradient,
-)
+import importlib
 
-__all__ = [
-    "ActivationEvolution",
-    "TSNEResult",
-    "check_data",
-    "conditional_probabilities",
-    "joint_probabilities",
-    "save_scatter",
-    "save_sequence",
-    "scatter_embedding",
-    "sne",
-    "sne_kl_and_gradient",
-    "squared_distances",
-    "tsne",
-    "tsne_kl_and_gradient",
-]
+_EXPORTS = {
+    "check_data": "affinities",
+    "conditional_probabilities": "affinities",
+    "joint_probabilities": "affinities",
+    "squared_distances": "affinities",
+    "TSNEResult": "tsne",
+    "sne": "tsne",
+    "sne_kl_and_gradient": "tsne",
+    "tsne": "tsne",
+    "tsne_kl_and_gradient": "tsne",
+    "save_scatter": "plots",
+    "save_sequence": "plots",
+    "scatter_embedding": "plots",
+    "ActivationEvolution": "evolution",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
-    # The callback needs Keras (and so TensorFlow): imported only when asked for.
-    if name == "ActivationEvolution":
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if module == "evolution":
         from dltoolkit._quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
-        from dltoolkit.embed.evolution import ActivationEvolution
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
-        return ActivationEvolution
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
