@@ -77,8 +77,8 @@ def _read_labels(path: str, n: int):
 def run_tsne(args) -> int:
     from sklearn.manifold import trustworthiness
 
+    from dltoolkit.embed.neighbor_embedding import sne, tsne
     from dltoolkit.embed.plots import save_scatter
-    from dltoolkit.embed.tsne import sne, tsne
 
     if args.input == "digits":
         from sklearn.datasets import load_digits

@@ -15,8 +15,8 @@ import keras
 import numpy as np
 
 from dltoolkit.embed.affinities import check_data
+from dltoolkit.embed.neighbor_embedding import tsne
 from dltoolkit.embed.plots import save_sequence
-from dltoolkit.embed.tsne import tsne
 from dltoolkit.errors import ConfigError, DataError
 
 
