@@ -1,1 +1,1 @@
-"""Captioning app: CNN encoder, attention LSTM decoder, beam search, BLEU, SavedModel."""
+"""Captioning app: CNN encoder, attention LSTM decoder, beam search, SavedModel."""

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from dltoolkit.data.images import decode_image, prepare_image
-from dltoolkit.data.scenes import Scene, generate_scenes
+from dltoolkit.data.scenes import Scene, digest, generate_scenes
 from dltoolkit.errors import DataError
 
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
@@ -170,7 +170,7 @@ def load_scenes(
     noise: float = 0.0,
 ) -> CaptionData:
     """The embedded scene data: ``sizes`` = (train, val, test) image counts."""
-    splits = []
+    splits, seen = [], set()
     for name, count in zip(("train", "val", "test"), sizes):
         if count < 1:
             raise DataError(f"The {name} split needs at least one image.")
@@ -182,7 +182,9 @@ def load_scenes(
             max_shapes=max_shapes,
             background=background,
             noise=noise,
+            exclude=seen,
         )
+        seen |= {digest(image) for image in s.images}
         splits.append(CaptionSplit(s.images, s.references, s.scenes))
     source = (
         f"embedded scenes ({image_size}x{image_size}, 1-{max_shapes} shapes, "

@@ -10,8 +10,9 @@ shapes lie in a row or a column, and the captions state their order::
     there is a small red circle above a large blue square
 
 Everything is drawn from ``numpy.random.default_rng([seed, split, index])``,
-so a scene depends only on the seed, its split and its index: the splits are
-disjoint by construction and growing a split keeps its first scenes. The
+so a scene depends only on the seed, its split and its index, and growing a
+split keeps its first scenes; each split draws from its own stream and skips
+images identical to those of the splits before it (``exclude``). The
 ground truth (:class:`Scene`) stays with the images for evaluation:
 :func:`caption_objects` reads the ``(color, shape)`` pairs a caption names.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 
 import numpy as np
 
@@ -209,10 +211,17 @@ def random_scene(rng, size: int = 64, *, max_shapes: int = 3) -> Scene:
     radii = [SIZES[k] * size for k in sizes]
     if count == 1:
         row, col = int(rng.integers(3)), int(rng.integers(3))
-        cell = size / 3
-        slack = max(0.0, cell / 2 - radii[0] - 1)
-        x = (col + 0.5) * cell + rng.uniform(-slack, slack)
-        y = (row + 0.5) * cell + rng.uniform(-slack, slack)
+        # The center anywhere in its cell, the shape inside the image.
+        cell, r = size / 3, radii[0]
+
+        def place(k):
+            low, high = (
+                max(k * cell + 0.5, r + 1),
+                min((k + 1) * cell - 0.5, size - r - 1),
+            )
+            return rng.uniform(low, high)
+
+        x, y = place(col), place(row)
         return Scene((_shape(rng, x, y, radii[0], sizes[0]),), "single", (row, col))
     layout = str(rng.choice(["row", "column"]))
     gap, margin = 0.04 * size, 0.02 * size
@@ -259,6 +268,7 @@ def generate_scenes(
     max_shapes: int = 3,
     background: str = "plain",
     noise: float = 0.0,
+    exclude=None,
 ) -> SceneSet:
     """Generates ``count`` scenes of one split, deterministically.
 
@@ -271,6 +281,10 @@ def generate_scenes(
         max_shapes: 1, 2 or 3 shapes at most per image.
         background: ``plain`` or ``texture`` (faint stripes).
         noise: standard deviation of Gaussian pixel noise (0-255 scale).
+        exclude: image digests (:func:`digest`) to skip, e.g. those of the
+            training split when drawing the test split: a scene whose pixels
+            equal one of them is passed over (a simple scene, a single shape,
+            can come out pixel for pixel the same).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}. Received: {split!r}")
@@ -281,12 +295,23 @@ def generate_scenes(
     if noise < 0:
         raise ValueError(f"noise must be >= 0. Received: noise={noise}")
     split_id = SPLITS.index(split)
+    exclude = set(exclude or ())
     images = np.zeros((count, size, size, 3), np.uint8)
     scenes, references = [], []
-    for i in range(count):
+    i = 0
+    while len(scenes) < count:
         rng = np.random.default_rng([seed, split_id, i])
+        i += 1
         scene = random_scene(rng, size, max_shapes=max_shapes)
-        images[i] = draw(scene, size, rng, background=background, noise=noise)
+        image = draw(scene, size, rng, background=background, noise=noise)
+        if exclude and digest(image) in exclude:
+            continue
+        images[len(scenes)] = image
         scenes.append(scene)
         references.append(captions(scene))
     return SceneSet(images, references, scenes)
+
+
+def digest(image) -> str:
+    """A hash of an image's pixels (to keep identical images out of two splits)."""
+    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
