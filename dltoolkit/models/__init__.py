@@ -6,6 +6,7 @@ registry.
 
 from dltoolkit.models import (  # noqa: F401
     alexnet,
+    autoencoders,
     bert,
     captioner,
     googlenet,
@@ -13,12 +14,14 @@ from dltoolkit.models import (  # noqa: F401
     han,
     lenet,
     mlp,
+    rbm,
     recursive,
     resnet,
     rnn,
     seq2seq,
     text_cnn,
     transformer,
+    vae,
     vgg,
 )
 from dltoolkit.models.registry import (
