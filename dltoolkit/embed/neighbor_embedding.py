@@ -64,6 +64,49 @@ def _embedding_sq_distances(Y: np.ndarray, out: np.ndarray | None = None) -> np.
     return D
 
 
+class _TSNEObjective:
+    """``tsne_kl_and_gradient`` with its (n, n) work arrays kept between calls."""
+
+    def __init__(self, n: int):
+        self.kernel = np.empty((n, n))
+        self.work = np.empty((n, n))
+        self.ones = np.ones((n, 1))
+        self._plogp = (None, 0.0)  # (the P it belongs to, sum p log p)
+
+    def __call__(self, P, Y, *, compute_kl=True):
+        n = Y.shape[0]
+        if self.kernel.shape[0] != n:
+            self.__init__(n)
+        kernel, work = self.kernel, self.work
+        sq = np.einsum("ij,ij->i", Y, Y)
+        np.matmul(Y, Y.T, out=kernel)
+        kernel *= -2.0
+        kernel += sq[:, None]
+        kernel += (sq + 1.0)[None, :]  # 1 + |y_i - y_j|^2
+        np.reciprocal(kernel, out=kernel)  # (n, n) Student-t kernel
+        np.fill_diagonal(kernel, 0.0)
+        total = kernel.sum()
+        kl = None
+        if compute_kl:
+            # KL = sum p log p - sum p log kernel + log(total) sum p
+            np.fill_diagonal(kernel, 1.0)
+            np.log(kernel, out=work)
+            np.fill_diagonal(kernel, 0.0)
+            if self._plogp[0] is not P:
+                mask = P > 0
+                self._plogp = (P, float(np.sum(P[mask] * np.log(P[mask]))))
+            kl = self._plogp[1] - float(np.vdot(P, work))
+            kl += math.log(total) * float(P.sum())
+        # (p_ij - q_ij) * kernel_ij
+        np.multiply(kernel, -1.0 / total, out=work)
+        work += P
+        work *= kernel
+        stacked = work @ np.hstack([Y, self.ones[:n]])  # (n, d + 1): PQ Y, row sums
+        grad = stacked[:, -1:] * Y - stacked[:, :-1]
+        grad *= 4.0
+        return kl, grad
+
+
 def tsne_kl_and_gradient(P: np.ndarray, Y: np.ndarray, *, compute_kl: bool = True):
     """t-SNE cost and gradient for joint ``P`` (symmetric, sums to 1).
 
@@ -73,24 +116,7 @@ def tsne_kl_and_gradient(P: np.ndarray, Y: np.ndarray, *, compute_kl: bool = Tru
     Returns:
         ``(KL(P || Q) or None, (n, d) gradient)``.
     """
-    num = _embedding_sq_distances(Y)
-    num += 1.0
-    np.reciprocal(num, out=num)  # (n, n) Student-t kernel
-    np.fill_diagonal(num, 0.0)
-    total = num.sum()
-    kl = None
-    if compute_kl:
-        mask = P > 0
-        q = np.maximum(num[mask] / total, _EPS)
-        p = P[mask]
-        kl = float(np.sum(p * np.log(p / q)))
-    # (p_ij - q_ij) * kernel_ij, in place in num
-    pq = np.multiply(num, -1.0 / total)
-    pq += P
-    pq *= num
-    grad = pq.sum(axis=1)[:, None] * Y - pq @ Y
-    grad *= 4.0
-    return kl, grad
+    return _TSNEObjective(Y.shape[0])(P, Y, compute_kl=compute_kl)
 
 
 def sne_kl_and_gradient(P: np.ndarray, Y: np.ndarray, *, compute_kl: bool = True):
@@ -215,7 +241,7 @@ def _embed(
     n = X.shape[0]
     P_cond, beta = conditional_probabilities(squared_distances(X), perplexity)
     if method == "tsne":
-        P, objective = (P_cond + P_cond.T) / (2.0 * n), tsne_kl_and_gradient
+        P, objective = (P_cond + P_cond.T) / (2.0 * n), _TSNEObjective(n)
         auto_rate = max(n / early_exaggeration / 4.0, 50.0)
     else:
         P, objective = P_cond, sne_kl_and_gradient
