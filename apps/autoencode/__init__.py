@@ -1,0 +1,4 @@
+"""Autoencoders in use: denoising, VAE samples, anomaly scores.
+
+Run as ``python -m apps.autoencode``.
+"""
