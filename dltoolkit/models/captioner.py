@@ -59,8 +59,8 @@ def feature_extractor(cnn: keras.Model, feature_layer: str | None = None):
     return keras.Model(cnn.inputs, layer.output, name="cnn")
 
 
-def _image_encoder(cnn, input_shape, feature_dim, units, trainable):
-    """``image -> [memory (B, h*w, F), image_vector (B, units)]``."""
+def _image_encoder(cnn, input_shape, feature_dim, units, trainable, vector=True):
+    """``image -> [memory (B, h*w, F), image_vector (B, units)]`` (or memory)."""
     image = keras.Input(tuple(input_shape), name="image")
     cnn.trainable = trainable
     fmap = cnn(image, training=False if not trainable else None)  # (B, h, w, d)
@@ -70,6 +70,8 @@ def _image_encoder(cnn, input_shape, feature_dim, units, trainable):
     memory = layers.Dense(feature_dim, activation="relu", name="feature_projection")(
         x
     )  # (B, N, F)
+    if not vector:
+        return keras.Model(image, memory, name="encoder")
     flat = layers.Flatten(name="flatten")(memory)
     vector = layers.Dense(units, activation="tanh", name="image_embedding")(flat)
     return keras.Model(image, [memory, vector], name="encoder")
@@ -143,8 +145,9 @@ def build_captioner(
 
     Returns:
         An uncompiled ``keras.Model`` with the sub-model ``"encoder"``
-        (``image -> [memory, image_vector]``) and, for the transformer, the
-        sub-model ``"decoder"`` (``[tokens, memory] -> probabilities``);
+        (``image -> [memory, image_vector]``; the transformer's gives the
+        memory alone) and, for the transformer, the sub-model ``"decoder"``
+        (``[tokens, memory] -> probabilities``);
         decode with :func:`captioner_step_fn`.
 
     References:
@@ -202,14 +205,19 @@ def build_captioner(
         cnn = encoder
     cnn = feature_extractor(cnn, feature_layer)
     encoder_model = _image_encoder(
-        cnn, input_shape, feature_dim, units, encoder_trainable
+        cnn,
+        input_shape,
+        feature_dim,
+        units,
+        encoder_trainable,
+        vector=decoder == "lstm",
     )
 
     # === Functional Model ===
     image = keras.Input(input_shape, name="image")
     tokens = keras.Input((caption_length,), dtype="int32", name="tokens")
-    memory, vector = encoder_model(image)  # (B, N, F), (B, units)
     if decoder == "transformer":
+        memory = encoder_model(image)  # (B, N, F)
         decoder_model = _transformer_decoder(
             caption_length,
             memory.shape[1],
@@ -223,6 +231,7 @@ def build_captioner(
         probabilities = decoder_model([tokens, memory])
         return keras.Model({"image": image, "tokens": tokens}, probabilities, name=name)
 
+    memory, vector = encoder_model(image)  # (B, N, F), (B, units)
     y = layers.Embedding(num_classes, embedding_dim, name="token_embedding")(tokens)
     if conditioning in ("concat", "both"):
         every_step = ops.zeros_like(y[..., :1]) + ops.expand_dims(vector, 1)
@@ -306,7 +315,7 @@ def captioner_step_fn(model: keras.Model):
         to_logits = logits_reader(decoder.get_layer("predictions"))
 
         def encode(images):
-            memory, _ = encoder(tf.convert_to_tensor(images), training=False)
+            memory = encoder(tf.convert_to_tensor(images), training=False)
             return {"memory": memory}
 
         def next_logits(ids, index, state):
