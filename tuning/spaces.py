@@ -114,10 +114,39 @@ def translation_space(hp, config) -> dict:
     return _active(values)
 
 
+def captioning_space(hp, config) -> dict:
+    """Encoder CNN; LSTM decoder (attention on/off, conditioning) or Transformer."""
+    values = {
+        "encoder": hp.Choice("encoder", ["lenet5", "resnet18"], default="lenet5"),
+        "decoder": hp.Choice("decoder", ["lstm", "transformer"], default="lstm"),
+        "feature_dim": hp.Choice("feature_dim", [32, 64, 128], default=64),
+        "dropout": round(hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.0), 2),
+    }
+    with hp.conditional_scope("encoder", ["resnet18"]):
+        # Cut after the second stage: 8x8 positions on 64x64 images.
+        values["feature_layer"] = hp.Choice(
+            "resnet_layer", ["conv3_block2_out"], default="conv3_block2_out"
+        )
+    with hp.conditional_scope("decoder", ["lstm"]):
+        lstm_units = hp.Choice("lstm_units", [128, 256, 512], default=256)
+        values["embedding_dim"] = hp.Choice("embedding_dim", [32, 64, 128], default=64)
+        values["attention"] = hp.Boolean("attention", default=True)
+        values["conditioning"] = hp.Choice(
+            "conditioning", ["init", "concat", "both"], default="init"
+        )
+    with hp.conditional_scope("decoder", ["transformer"]):
+        values["num_layers"] = hp.Int("num_layers", 1, 3, default=2)
+        values["num_heads"] = hp.Choice("num_heads", [2, 4], default=4)
+        ff_units = hp.Choice("ff_units", [128, 256, 512], default=256)
+    values["units"] = lstm_units if lstm_units is not None else ff_units
+    return _active(values)
+
+
 ARCHITECTURE_SPACES = {
     "classify": classify_space,
     "sentiment": sentiment_space,
     "translation": translation_space,
+    "captioning": captioning_space,
 }
 
 
