@@ -1,0 +1,140 @@
+"""Offline speech synthesis with eSpeak NG through ctypes.
+
+The ``espeakng-loader`` wheel ships ``libespeak-ng`` and its voice data; this
+module drives the C API in synchronous mode (``AUDIO_OUTPUT_SYNCHRONOUS``), so
+samples arrive through a callback on the calling thread: int16 at 22,050 Hz.
+
+References:
+    eSpeak NG, ``speak_lib.h``: https://github.com/espeak-ng/espeak-ng
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import threading
+
+import numpy as np
+
+from dltoolkit.errors import DataError
+
+# speak_lib.h
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_ESPEAK_CHARS_UTF8 = 1
+_RATE, _VOLUME, _PITCH, _RANGE, _WORDGAP = 1, 2, 3, 4, 7
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
+
+
+class Synthesizer:
+    """One eSpeak NG instance (the library keeps global state: use :func:`get`).
+
+    Attributes:
+        sample_rate: the rate of the samples :meth:`synthesize` returns.
+        version: the eSpeak NG version string.
+    """
+
+    def __init__(self):
+        try:
+            import espeakng_loader
+        except ImportError:  # pragma: no cover - a declared dependency
+            raise DataError(
+                "Speech synthesis needs the espeakng-loader package: "
+                "pip install 'espeakng-loader>=0.2.4,<0.3'"
+            ) from None
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        ]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
+        lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        lib.espeak_Info.restype = ctypes.c_char_p
+        data_path = espeakng_loader.get_data_path().encode()
+        self.sample_rate = lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0
+        )
+        if self.sample_rate <= 0:
+            raise DataError("eSpeak NG failed to initialize")
+        self.version = lib.espeak_Info(None).decode()
+        self._lib = lib
+        self._chunks: list[np.ndarray] = []
+        self._callback = _CALLBACK(self._collect)  # kept alive with self
+        lib.espeak_SetSynthCallback(self._callback)
+        self._lock = threading.Lock()
+
+    def _collect(self, wav, n, events):
+        if wav and n > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        return 0
+
+    def synthesize(
+        self,
+        text: str,
+        *,
+        voice: str = "en",
+        rate: int = 175,
+        pitch: int = 50,
+        pitch_range: int = 50,
+        word_gap: int = 0,
+    ) -> np.ndarray:
+        """Speaks ``text``; returns int16 samples at :attr:`sample_rate`.
+
+        Args:
+            text: what to say.
+            voice: a voice name, optionally with a variant (``"en-us+f2"``).
+            rate: words per minute (80-450).
+            pitch: base pitch, 0-100.
+            pitch_range: pitch range, 0-100.
+            word_gap: pause between words, in units of 10 ms.
+        """
+        with self._lock:
+            if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise DataError(f"eSpeak NG has no voice {voice!r}")
+            for param, value in (
+                (_RATE, rate),
+                (_PITCH, pitch),
+                (_RANGE, pitch_range),
+                (_WORDGAP, word_gap),
+            ):
+                self._lib.espeak_SetParameter(param, int(value), 0)
+            self._chunks = []
+            data = text.encode("utf-8")
+            error = self._lib.espeak_Synth(
+                data,
+                len(data) + 1,
+                0,
+                _POS_CHARACTER,
+                0,
+                _ESPEAK_CHARS_UTF8,
+                None,
+                None,
+            )
+            self._lib.espeak_Synchronize()
+            if error != 0:
+                raise DataError(f"eSpeak NG could not speak {text!r} (error {error})")
+            chunks, self._chunks = self._chunks, []
+        if not chunks:
+            return np.zeros(0, np.int16)
+        return np.concatenate(chunks).astype(np.int16)
+
+
+@functools.cache
+def get() -> Synthesizer:
+    """The process's synthesizer (eSpeak NG is initialized once)."""
+    return Synthesizer()

@@ -1,0 +1,306 @@
+"""Spoken digit strings: an embedded synthetic corpus plus real-data loaders.
+
+The embedded corpus speaks digit strings ("zero" ... "nine" and "oh"), single
+digits and connected strings of 2-7 digits, with eSpeak NG
+(:mod:`dltoolkit.data.espeak`) across voices (accent + voice variant),
+speaking rates, pitches and word gaps, then adds white or pink noise at
+several signal-to-noise ratios. Voice variants are split between train,
+validation and test, so both held-out splits are spoken by unseen voices.
+Every utterance is drawn from its own seeded generator, so a corpus is the
+same on every machine; it is cached under :func:`cache_dir` keyed by its
+settings, and read back from there on later runs.
+
+Real data: the Free Spoken Digit Dataset folder layout and TFDS
+``spoken_digit`` / ``speech_commands`` (:mod:`dltoolkit.data.spoken_digits_files`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dltoolkit.audio.wav import SAMPLE_RATE, resample
+from dltoolkit.errors import ConfigError, DataError
+
+DIGIT_WORDS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "oh",
+)
+ACCENTS = (
+    "en-us",
+    "en",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-029",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+)
+# Voice variants (eSpeak NG's "!v" files) per split: held-out splits hear
+# speakers never seen in training.
+VARIANTS = {
+    "train": (
+        "m1",
+        "m2",
+        "m4",
+        "m6",
+        "m7",
+        "f1",
+        "f3",
+        "f4",
+        "klatt",
+        "klatt2",
+        "klatt4",
+    ),
+    "val": ("m5", "f5", "klatt6"),
+    "test": ("m3", "f2", "klatt3"),
+}
+SNRS_DB = (None, 30.0, 20.0, 15.0)  # None: clean
+GENERATOR_VERSION = 1
+
+
+@dataclasses.dataclass
+class Utterance:
+    """One recording: 16 kHz mono float32 samples and their words."""
+
+    samples: np.ndarray
+    text: str
+    speaker: str
+    info: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def words(self) -> list[str]:
+        return self.text.split()
+
+
+@dataclasses.dataclass
+class SpokenDigits:
+    """Utterances per split, with a description of where they came from."""
+
+    train: list[Utterance]
+    val: list[Utterance]
+    test: list[Utterance]
+    source: str
+    splits: str
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def cache_dir() -> Path:
+    """``$DLTOOLKIT_CACHE`` or ``~/.cache/dltoolkit``."""
+    root = os.environ.get("DLTOOLKIT_CACHE") or Path.home() / ".cache" / "dltoolkit"
+    return Path(root)
+
+
+# === Synthesis ===
+
+
+def _draw(rng, split: str, isolated_fraction: float, max_digits: int) -> dict:
+    """The words and voice settings of one utterance."""
+    if rng.random() < isolated_fraction:
+        n = 1
+    else:
+        n = int(rng.integers(2, max_digits + 1))
+    words = [DIGIT_WORDS[i] for i in rng.integers(0, len(DIGIT_WORDS), n)]
+    variants = VARIANTS[split]
+    snr = SNRS_DB[int(rng.integers(0, len(SNRS_DB)))]
+    return {
+        "text": " ".join(words),
+        "accent": ACCENTS[int(rng.integers(0, len(ACCENTS)))],
+        "variant": variants[int(rng.integers(0, len(variants)))],
+        "rate": int(rng.integers(140, 211)),
+        "pitch": int(rng.integers(25, 76)),
+        "pitch_range": int(rng.integers(30, 81)),
+        "word_gap": int(rng.integers(0, 4)),
+        "snr_db": snr,
+        "noise": "white" if rng.random() < 0.5 else "pink",
+        "lead_s": round(float(rng.uniform(0.1, 0.4)), 3),
+        "tail_s": round(float(rng.uniform(0.1, 0.4)), 3),
+        "gain": round(float(rng.uniform(0.2, 0.9)), 3),
+    }
+
+
+def _pink_noise(n: int, rng) -> np.ndarray:
+    """1/f noise by shaping white noise's spectrum."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.arange(len(spectrum), dtype=np.float64)
+    spectrum /= np.sqrt(np.maximum(freqs, 1.0))
+    return np.fft.irfft(spectrum, n)
+
+
+def _render(spec: dict, rng, synth) -> np.ndarray:
+    """Speaks ``spec`` and adds its silences and noise: float32 at 16 kHz."""
+    pcm = synth.synthesize(
+        spec["text"],
+        voice=f"{spec['accent']}+{spec['variant']}",
+        rate=spec["rate"],
+        pitch=spec["pitch"],
+        pitch_range=spec["pitch_range"],
+        word_gap=spec["word_gap"],
+    )
+    speech = resample(pcm.astype(np.float32) / 32768.0, synth.sample_rate, SAMPLE_RATE)
+    peak = float(np.max(np.abs(speech))) if len(speech) else 0.0
+    if peak == 0.0:
+        raise DataError(f"eSpeak NG produced silence for {spec}")
+    speech = speech / peak * spec["gain"]
+    lead = np.zeros(int(spec["lead_s"] * SAMPLE_RATE), np.float32)
+    tail = np.zeros(int(spec["tail_s"] * SAMPLE_RATE), np.float32)
+    x = np.concatenate([lead, speech, tail]).astype(np.float64)
+    power = float(np.mean(speech.astype(np.float64) ** 2))
+    if spec["snr_db"] is None:
+        noise = rng.standard_normal(len(x)) * 1e-4  # a faint floor, like a mic
+    else:
+        noise = (
+            rng.standard_normal(len(x))
+            if spec["noise"] == "white"
+            else (_pink_noise(len(x), rng))
+        )
+        noise *= np.sqrt(power / 10 ** (spec["snr_db"] / 10) / np.mean(noise**2))
+    return np.clip(x + noise, -1.0, 1.0).astype(np.float32)
+
+
+def synthesize_split(
+    split: str,
+    size: int,
+    *,
+    seed: int = 0,
+    isolated_fraction: float = 0.4,
+    max_digits: int = 7,
+    progress: bool = False,
+) -> list[Utterance]:
+    """``size`` utterances of ``split``; utterance i depends on (seed, split, i)."""
+    from dltoolkit.data import espeak
+
+    if split not in VARIANTS:
+        raise ConfigError(
+            f"split must be one of {tuple(VARIANTS)}. Received: {split!r}"
+        )
+    synth = espeak.get()
+    split_id = tuple(VARIANTS).index(split)
+    items = range(size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        items = tqdm(items, desc=f"synthesizing {split}", unit="utt", leave=False)
+    out = []
+    for i in items:
+        rng = np.random.default_rng([seed, split_id, i, GENERATOR_VERSION])
+        spec = _draw(rng, split, isolated_fraction, max_digits)
+        samples = _render(spec, rng, synth)
+        info = {k: v for k, v in spec.items() if k != "text"}
+        speaker = f"{spec['accent']}+{spec['variant']}"
+        out.append(Utterance(samples, spec["text"], speaker, info))
+    return out
+
+
+# === Cache ===
+
+
+def _save(path: Path, utterances: list[Utterance]) -> None:
+    lengths = np.array([len(u.samples) for u in utterances], np.int64)
+    pcm = (
+        np.concatenate(
+            [np.round(u.samples * 32767).astype(np.int16) for u in utterances]
+        )
+        if utterances
+        else np.zeros(0, np.int16)
+    )
+    meta = [{"text": u.text, "speaker": u.speaker, "info": u.info} for u in utterances]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
+    np.savez(tmp, pcm=pcm, lengths=lengths, meta=np.array(json.dumps(meta)))
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> list[Utterance]:
+    with np.load(path) as f:
+        pcm, lengths, meta = f["pcm"], f["lengths"], json.loads(str(f["meta"]))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    return [
+        Utterance(
+            pcm[s : s + n].astype(np.float32) / 32767.0,
+            m["text"],
+            m["speaker"],
+            m["info"],
+        )
+        for s, n, m in zip(starts, lengths, meta)
+    ]
+
+
+def embedded_corpus(
+    sizes: dict[str, int],
+    *,
+    seed: int = 0,
+    isolated_fraction: float = 0.4,
+    max_digits: int = 7,
+    cache: bool = True,
+    progress: bool = True,
+) -> SpokenDigits:
+    """The synthetic corpus, from the cache when it was made before.
+
+    Args:
+        sizes: utterances per split, ``{"train": n, "val": n, "test": n}``.
+        seed: the generation seed.
+        isolated_fraction: share of single-digit utterances.
+        max_digits: the longest string (2 to 7 digits otherwise).
+        cache: read and write the on-disk cache.
+        progress: show a progress bar while synthesizing.
+    """
+    if not 1 <= max_digits <= 7 or not 0.0 <= isolated_fraction <= 1.0:
+        raise ConfigError(
+            "max_digits must be in 1..7 and isolated_fraction in [0, 1]. Received: "
+            f"max_digits={max_digits}, isolated_fraction={isolated_fraction}"
+        )
+    splits = {}
+    for split in ("train", "val", "test"):
+        settings = {
+            "split": split,
+            "size": int(sizes[split]),
+            "seed": seed,
+            "isolated_fraction": isolated_fraction,
+            "max_digits": max_digits,
+            "variants": VARIANTS[split],
+            "accents": ACCENTS,
+            "snrs": SNRS_DB,
+            "generator": GENERATOR_VERSION,
+        }
+        key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+        path = cache_dir() / "spoken_digits" / f"{split}-{key[:16]}.npz"
+        if cache and path.is_file():
+            splits[split] = _load(path)
+            continue
+        splits[split] = synthesize_split(
+            split,
+            int(sizes[split]),
+            seed=seed,
+            isolated_fraction=isolated_fraction,
+            max_digits=max_digits,
+            progress=progress,
+        )
+        if cache:
+            _save(path, splits[split])
+    return SpokenDigits(
+        splits["train"],
+        splits["val"],
+        splits["test"],
+        source=f"embedded: eSpeak NG synthesized digit strings (seed {seed})",
+        splits="voice variants held out: val "
+        + ", ".join(VARIANTS["val"])
+        + "; test "
+        + ", ".join(VARIANTS["test"]),
+    )
