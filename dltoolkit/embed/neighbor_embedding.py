@@ -152,8 +152,9 @@ def sne_kl_and_gradient(P: np.ndarray, Y: np.ndarray, *, compute_kl: bool = True
 # === Optimizer: gradient descent with momentum and gains ===
 
 
-def _descend(objective, P, Y, *, learning_rate, n_iter, start, momentum, state, bar):
+def _descend(P, Y, *, learning_rate, n_iter, start, momentum, state, bar):
     """Steps ``start .. n_iter - 1``; returns the last iteration done."""
+    objective = state["objective"]
     update, gains, history = state["update"], state["gains"], state["history"]
     best, best_iter = np.inf, start
     it = start
@@ -226,8 +227,13 @@ def _embed(
     init,
     exaggeration_iter,
     verbose,
+    backend="numpy",
 ):
     X = check_data(X, perplexity)
+    if backend not in ("numpy", "tensorflow"):
+        raise ValueError(
+            f"backend must be 'numpy' or 'tensorflow'. Received: {backend!r}"
+        )
     if not isinstance(n_components, int) or n_components < 1:
         raise ValueError(
             f"n_components must be a positive integer. Received: {n_components!r}"
@@ -256,6 +262,9 @@ def _embed(
         )
     rng = np.random.default_rng(random_state)
     Y = _initial_embedding(X, init, n_components, rng)
+    descend = _descend
+    if backend == "tensorflow":
+        from dltoolkit.embed.tf_backend import descend
 
     bar = None
     if verbose:
@@ -277,9 +286,9 @@ def _embed(
                 "update": np.zeros_like(Y),
                 "gains": np.ones_like(Y),
                 "history": history,
+                "objective": objective,
             }
-            it = _descend(
-                objective,
+            it = descend(
                 P * exaggeration if exaggeration != 1.0 else P,
                 Y,
                 learning_rate=learning_rate,
@@ -317,6 +326,7 @@ def tsne(
     init="pca",
     exaggeration_iter: int = 250,
     verbose: bool = False,
+    backend: str = "numpy",
 ) -> TSNEResult:
     """Exact t-SNE (van der Maaten and Hinton, 2008), O(n^2) time and memory.
 
@@ -345,6 +355,10 @@ def tsne(
             ``(n, n_components)`` array (used as is).
         exaggeration_iter: steps of the first phase.
         verbose: show a tqdm progress bar with the KL.
+        backend: ``"numpy"`` (float64), or ``"tensorflow"``: the same steps
+            in float32, 50 at a time in one XLA program (on a GPU when
+            TensorFlow sees one); its ``kl_history`` holds the KL after each
+            50th step instead of at it.
 
     Returns:
         A ``TSNEResult``: ``.embedding``, ``.kl_divergence``, ...
@@ -366,6 +380,7 @@ def tsne(
         init=init,
         exaggeration_iter=exaggeration_iter,
         verbose=verbose,
+        backend=backend,
     )
 
 

@@ -242,3 +242,33 @@ def test_not_a_matrix():
         DataError, match=r"non-empty 2-D array .* Received shape \(40,\)"
     ):
         tsne(np.arange(40.0), perplexity=5.0)
+
+
+# === TensorFlow backend ===
+
+
+def test_tensorflow_gradient_and_kl_equal_numpy():
+    import tensorflow as tf
+
+    from dltoolkit.embed import tf_backend
+
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(30, 5)), rng.normal(size=(30, 2))
+    P = joint_probabilities(squared_distances(X), 5.0)
+    kl, grad = tsne_kl_and_gradient(P, Y.copy())
+    P64, Y64 = tf.constant(P), tf.constant(Y)
+    np.testing.assert_allclose(tf_backend.gradient(P64, Y64)[0], grad, rtol=1e-10)
+    assert float(tf_backend.kl_divergence(P64, Y64)) == pytest.approx(kl, rel=1e-10)
+
+
+def test_tensorflow_backend_matches_numpy_run(digits):
+    X = digits[0][:200]
+    ours = tsne(X, perplexity=15.0, n_iter=400)
+    tf_run = tsne(X, perplexity=15.0, n_iter=400, backend="tensorflow")
+    assert tf_run.n_iter == 400
+    assert tf_run.kl_divergence == pytest.approx(ours.kl_divergence, rel=0.02)
+    t_np = trustworthiness(X, ours.embedding, n_neighbors=5)
+    t_tf = trustworthiness(X, tf_run.embedding, n_neighbors=5)
+    assert abs(t_np - t_tf) <= 0.005
+    with pytest.raises(ValueError, match="backend must be 'numpy' or 'tensorflow'"):
+        tsne(X, perplexity=15.0, backend="jax")
