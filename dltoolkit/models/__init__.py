@@ -9,6 +9,7 @@ from dltoolkit.models import (  # noqa: F401
     autoencoders,
     bert,
     captioner,
+    dcgan,
     googlenet,
     gpt,
     han,

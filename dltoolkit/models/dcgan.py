@@ -33,6 +33,13 @@ def _positive_int(argument: str, value) -> int:
     return value
 
 
+def _check_momentum(value) -> None:
+    if not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(
+            f"bn_momentum must be in [0, 1). Received: bn_momentum={value!r}"
+        )
+
+
 def dcgan_stages(height: int, width: int, stages: int | None = None) -> int:
     """The number of stride-2 stages for an image of ``height`` x ``width``.
 
@@ -71,6 +78,7 @@ def build_dcgan_generator(
     width=64,
     stages=None,
     kernel_size=4,
+    bn_momentum=0.9,
     name="dcgan_generator",
 ):
     """Builds the DCGAN generator: noise ``z`` -> image in [-1, 1].
@@ -92,6 +100,11 @@ def build_dcgan_generator(
         stages: number of stride-2 layers; None takes the most the image
             size allows.
         kernel_size: side of the transposed-convolution kernels.
+        bn_momentum: momentum of the batch-norm moving statistics. 0.9 (the
+            DCGAN reference code's 0.1 in PyTorch's convention) lets them
+            follow a generator whose activations change scale quickly: with
+            Keras's 0.99 they lag by hundreds of steps, and inference-mode
+            samples come out blank in short runs.
         name: model name.
 
     Returns:
@@ -108,6 +121,7 @@ def build_dcgan_generator(
     latent_dim = _positive_int("latent_dim", latent_dim)
     width = _positive_int("width", width)
     kernel_size = _positive_int("kernel_size", kernel_size)
+    _check_momentum(bn_momentum)
     stages = dcgan_stages(h, w, stages)
     start_h, start_w = h // 2**stages, w // 2**stages
 
@@ -116,7 +130,7 @@ def build_dcgan_generator(
     first = _filters(width, stages - 1)
     x = layers.Dense(start_h * start_w * first, use_bias=False, name="project")(z)
     x = layers.Reshape((start_h, start_w, first), name="project_reshape")(x)
-    x = layers.BatchNormalization(name="project_bn")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)  # (b, start_h, start_w, first)
     for stage in range(stages - 1, 0, -1):
         block = f"up{stages - stage}"
@@ -128,7 +142,7 @@ def build_dcgan_generator(
             use_bias=False,
             name=f"{block}_deconv",
         )(x)  # side doubles, filters halve
-        x = layers.BatchNormalization(name=f"{block}_bn")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"{block}_bn")(x)
         x = layers.ReLU(name=f"{block}_relu")(x)
     x = layers.Conv2DTranspose(
         channels, kernel_size, strides=2, padding="same", name="output_deconv"
@@ -145,6 +159,7 @@ def build_dcgan_discriminator(
     stages=None,
     kernel_size=4,
     leaky_slope=0.2,
+    bn_momentum=0.9,
     name="dcgan_discriminator",
 ):
     """Builds the DCGAN discriminator: image in [-1, 1] -> one logit.
@@ -163,6 +178,7 @@ def build_dcgan_discriminator(
             size allows.
         kernel_size: side of the convolution kernels.
         leaky_slope: the LeakyReLU slope for negative inputs (0.2 in the paper).
+        bn_momentum: momentum of the batch-norm moving statistics.
         name: model name.
 
     Returns:
@@ -180,6 +196,7 @@ def build_dcgan_discriminator(
         raise ValueError(
             f"leaky_slope must be in [0, 1). Received: leaky_slope={leaky_slope!r}"
         )
+    _check_momentum(bn_momentum)
     stages = dcgan_stages(h, w, stages)
 
     # === Functional Model ===
@@ -196,7 +213,7 @@ def build_dcgan_discriminator(
             name=f"{block}_conv",
         )(x)  # side halves, filters double
         if stage > 0:
-            x = layers.BatchNormalization(name=f"{block}_bn")(x)
+            x = layers.BatchNormalization(momentum=bn_momentum, name=f"{block}_bn")(x)
         x = layers.LeakyReLU(negative_slope=leaky_slope, name=f"{block}_lrelu")(x)
     x = layers.Flatten(name="flatten")(x)  # (b, start_h * start_w * filters)
     logits = layers.Dense(1, dtype="float32", name="logit")(x)  # (b, 1)

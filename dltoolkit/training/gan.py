@@ -8,6 +8,9 @@ of the discriminator's logits, testable on their own.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -101,6 +104,9 @@ class GAN(keras.Model):
         num_fixed: rows of ``fixed_noise``, the noise of the per-epoch sample
             grids; it is a model variable, so checkpoints keep it.
         seed: seed of ``fixed_noise`` and of the training noise.
+        optimizer_settings: optimizer attributes ``compile`` sets on both
+            optimizers when they have them, e.g. ``{"beta_1": 0.5}`` (the DCGAN
+            paper's Adam momentum) for optimizers made by a shared factory.
 
     References:
         Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014
@@ -117,6 +123,7 @@ class GAN(keras.Model):
         generator_loss="non_saturating",
         num_fixed=64,
         seed=0,
+        optimizer_settings=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -148,9 +155,10 @@ class GAN(keras.Model):
         self.generator_loss_kind = generator_loss
         self.num_fixed = num_fixed
         self.seed = seed
+        self.optimizer_settings = dict(optimizer_settings or {})
         self.fixed_noise = self.add_weight(
             shape=(num_fixed, self.latent_dim),
-            initializer=keras.initializers.RandomNormal(seed=seed),
+            initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed),
             trainable=False,
             name="fixed_noise",
         )
@@ -178,15 +186,23 @@ class GAN(keras.Model):
                 f"optimizer only. Received: loss={loss!r}, metrics={metrics!r}"
             )
         super().compile(optimizer=optimizer, **kwargs)
+        self._apply_settings(self.optimizer)
         if generator_optimizer is None:
             generator_optimizer = self.optimizer.__class__.from_config(
                 self.optimizer.get_config()
             )
         self.generator_optimizer = keras.optimizers.get(generator_optimizer)
+        self._apply_settings(self.generator_optimizer)
         # Built now, on each network's own variables, so checkpoints written
         # before and after the first step hold the same optimizer variables.
         self.optimizer.build(self.discriminator.trainable_variables)
         self.generator_optimizer.build(self.generator.trainable_variables)
+
+    def _apply_settings(self, optimizer):
+        inner = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
+        for name, value in self.optimizer_settings.items():
+            if hasattr(inner, name):
+                setattr(inner, name, value)
 
     def get_compile_config(self):
         return None  # a reloaded GAN is compiled again by whoever trains it
@@ -201,6 +217,7 @@ class GAN(keras.Model):
             "generator_loss": self.generator_loss_kind,
             "num_fixed": self.num_fixed,
             "seed": self.seed,
+            "optimizer_settings": self.optimizer_settings,
         }
 
     @classmethod
@@ -264,6 +281,11 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         images = self._real_images(data)  # (k * m, h, w, c)
+        tf.debugging.assert_greater_equal(
+            tf.shape(images)[0],
+            self.k,
+            message="GAN: a training batch needs at least k real images",
+        )
         d_losses = []
         for i in range(self.k):
             real = images[i :: self.k]  # minibatch i: (m, h, w, c)
@@ -302,6 +324,46 @@ class GAN(keras.Model):
             out.append(keras.ops.convert_to_numpy(batch))
         images = np.concatenate(out) if out else np.zeros((0, *self.image_shape))
         return np.clip((images + 1.0) / 2.0, 0.0, 1.0)
+
+
+class SampleGridCallback(keras.callbacks.Callback):
+    """Writes a grid of samples from the GAN's ``fixed_noise`` after each epoch.
+
+    The same noise every epoch (and after a resume: it is a model variable)
+    shows how the generator's output for fixed ``z`` evolves:
+    ``directory/epoch_001.png``, ``epoch_002.png``, ...
+
+    Args:
+        directory: where the PNGs go.
+        every: write every ``every`` epochs (and always the last).
+        columns: images per grid row.
+    """
+
+    def __init__(self, directory, *, every: int = 1, columns: int = 8):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1. Received: every={every}")
+        self.directory = Path(directory)
+        self.every = every
+        self.columns = columns
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = self.params.get("epochs") if self.params else None
+        if (epoch + 1) % self.every and epoch + 1 != last:
+            return
+        noise = keras.ops.convert_to_numpy(self.model.fixed_noise)
+        grid = image_grid(self.model.generate(noise), columns=self.columns)
+        save_png(grid, self.directory / f"epoch_{epoch + 1:03d}.png")
+
+
+def save_png(image, path) -> Path:
+    """Writes a uint8 ``[h, w, c]`` image as PNG (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(tf.io.encode_png(np.asarray(image, dtype="uint8")).numpy())
+    os.replace(tmp, path)
+    return path
 
 
 def seeded_noise(seed: int, count: int, latent_dim: int):

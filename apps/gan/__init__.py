@@ -1,0 +1,1 @@
+"""DCGAN image generation, judged by a classifier of the real images."""
