@@ -25,6 +25,7 @@ def add_tsne_parser(sub) -> None:
     p.add_argument("input", nargs="?", default="digits", help="(default: digits)")
     p.add_argument("-o", "--out", default="tsne.png", help="PNG (default: tsne.png)")
     p.add_argument("--labels", help="class of each row: .npy, or text, one a line")
+    p.add_argument("--limit", type=int, help="embed only the first LIMIT rows")
     p.add_argument("--perplexity", type=float, default=30.0, help="(default: 30)")
     p.add_argument("--n-iter", type=int, default=1000, help="(default: 1000)")
     p.add_argument(
@@ -34,6 +35,12 @@ def add_tsne_parser(sub) -> None:
     p.add_argument("--init", choices=["pca", "random"], default="pca")
     p.add_argument("--seed", type=int, default=0, help="for --init random")
     p.add_argument("--sne", action="store_true", help="plain SNE (Gaussian Q)")
+    p.add_argument(
+        "--backend",
+        choices=["numpy", "tensorflow"],
+        default="numpy",
+        help="t-SNE steps in NumPy float64 (default) or TensorFlow XLA float32",
+    )
     p.add_argument("--save-embedding", metavar="NPY", help="also save the coordinates")
     p.add_argument("--verbose", action="store_true", help="progress bar")
     p.set_defaults(run=run_tsne)
@@ -89,6 +96,11 @@ def run_tsne(args) -> int:
         X, labels = _read_matrix(args.input), None
     if args.labels:
         labels = _read_labels(args.labels, len(X))
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ValueError(f"--limit must be positive. Received: {args.limit}")
+        X = X[: args.limit]
+        labels = None if labels is None else labels[: args.limit]
     rate = args.learning_rate
     if rate != "auto":
         try:
@@ -100,6 +112,10 @@ def run_tsne(args) -> int:
     kwargs = {}
     if args.early_exaggeration is not None:
         kwargs["early_exaggeration"] = args.early_exaggeration
+    if args.backend != "numpy":
+        if args.sne:
+            raise ValueError("--backend tensorflow is for t-SNE only, not --sne.")
+        kwargs["backend"] = args.backend
     method = sne if args.sne else tsne
     start = time.perf_counter()
     result = method(

@@ -62,6 +62,7 @@ class ActivationEvolution(keras.callbacks.Callback):
         include_initial: also embed before training (frame "epoch 0").
         perplexity, n_iter, random_state: passed to ``tsne``.
         batch_size: for computing the activations.
+        backend: ``tsne``'s backend, ``"numpy"`` or ``"tensorflow"``.
         verbose: a tqdm bar per frame.
 
     Attributes:
@@ -81,6 +82,7 @@ class ActivationEvolution(keras.callbacks.Callback):
         n_iter: int = 500,
         random_state=0,
         batch_size: int = 256,
+        backend: str = "numpy",
         verbose: bool = False,
     ):
         super().__init__()
@@ -99,6 +101,7 @@ class ActivationEvolution(keras.callbacks.Callback):
         self.n_iter = n_iter
         self.random_state = random_state
         self.batch_size = batch_size
+        self.backend = backend
         self.verbose = verbose
         self.epochs, self.embeddings, self.kl_divergences = [], [], []
         self._features = None
@@ -129,6 +132,7 @@ class ActivationEvolution(keras.callbacks.Callback):
                 random_state=self.random_state,
                 init="pca" if first else self.embeddings[-1],
                 exaggeration_iter=250 if first else 0,
+                backend=self.backend,
                 verbose=self.verbose,
             )
         except DataError as err:

@@ -75,6 +75,7 @@ def test_every_and_no_initial_frame(tmp_path, few_digits):
         path=tmp_path / "a.png",
         perplexity=5.0,
         n_iter=100,
+        backend="tensorflow",
     )
     model.fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=[cb])
     assert cb.epochs == [2]

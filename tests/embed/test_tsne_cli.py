@@ -98,3 +98,15 @@ def test_errors_are_one_line(tmp_path, capsys):
     )
     assert "has 5 labels but the input has 60 rows" in capsys.readouterr().err
     assert not (tmp_path / "p.png").exists()
+
+
+def test_digits_with_tensorflow_backend(tmp_path, capsys):
+    out = tmp_path / "digits.png"
+    args = ["tsne", "-o", str(out), "--n-iter", "50", "--perplexity", "10"]
+    assert main([*args, "--backend", "tensorflow", "--limit", "300"]) == 0
+    printed = capsys.readouterr().out
+    assert "t-SNE: 300 points x 64 features, perplexity 10: KL " in printed
+    assert "after 50 iterations" in printed
+    assert f"wrote {out}" in printed and out.exists()
+    assert main([*args, "--backend", "tensorflow", "--sne"]) == 2
+    assert "--backend tensorflow is for t-SNE only" in capsys.readouterr().err
