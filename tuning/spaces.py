@@ -142,11 +142,26 @@ def captioning_space(hp, config) -> dict:
     return _active(values)
 
 
+def gan_space(hp, config) -> dict:
+    """DCGAN widths, latent size, k (D steps per G step), label smoothing."""
+    values = {
+        "generator_width": hp.Choice("generator_width", [32, 64, 128], default=64),
+        "discriminator_width": hp.Choice(
+            "discriminator_width", [32, 64, 128], default=64
+        ),
+        "latent_dim": hp.Choice("latent_dim", [32, 64, 100], default=64),
+        "k": hp.Int("k", 1, 3, default=1),
+        "label_smoothing": hp.Choice("label_smoothing", [0.0, 0.1, 0.2], default=0.1),
+    }
+    return _active(values)
+
+
 ARCHITECTURE_SPACES = {
     "classify": classify_space,
     "sentiment": sentiment_space,
     "translation": translation_space,
     "captioning": captioning_space,
+    "gan": gan_space,
 }
 
 
