@@ -116,14 +116,12 @@ def read_wav(path: os.PathLike, *, rate: int = SAMPLE_RATE) -> Audio:
     except (ValueError, OSError, EOFError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise DataError(f"{path}: not a readable WAV file ({first})") from None
-    for warning in caught:
-        text = str(warning.message)
-        if "prematurely" in text:
-            notes.append(
-                "header claims more data than the file holds; read the samples present"
-            )
-        elif "not understood" in text:
-            notes.append("bytes after the declared data ignored")
+    declared, present = _data_chunk_sizes(path)
+    if declared > present or any("prematurely" in str(w.message) for w in caught):
+        notes.append(
+            f"header claims more data than the file holds ({declared} bytes, "
+            f"{present} present); read the samples present"
+        )
     channels = 1 if data.ndim == 1 else data.shape[1]
     if data.size == 0:
         raise DataError(f"{path}: the file holds no audio samples")
@@ -138,6 +136,23 @@ def read_wav(path: os.PathLike, *, rate: int = SAMPLE_RATE) -> Audio:
         samples = resample(samples, source_rate, rate)
         notes.append(f"resampled from {source_rate} Hz to {rate} Hz")
     return Audio(samples, rate, int(source_rate), channels, notes)
+
+
+def _data_chunk_sizes(path: str) -> tuple[int, int]:
+    """The ``data`` chunk's declared size and the bytes the file holds after it."""
+    import struct
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(12)  # RIFF header
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return 0, 0
+            chunk, length = head[:4], struct.unpack("<I", head[4:])[0]
+            if chunk == b"data":
+                return length, size - f.tell()
+            f.seek(length + (length & 1), 1)
 
 
 def write_wav(path: os.PathLike, samples, rate: int = SAMPLE_RATE) -> None:
