@@ -196,12 +196,20 @@ class GanApp(App):
     def loss_and_metrics(self, config):
         return None, []  # the GAN computes its own losses
 
-    def scorer(self, config, data, run_dir: Path | None = None):
+    def scorer(self, config, data, run_dir: Path | None = None, verbose=0):
         """The judge for this data and size (trained once per run dir)."""
-        key = (config.data, config.image_size, data.channels, config.seed, run_dir)
+        key = (
+            config.data,
+            config.image_size,
+            data.channels,
+            config.seed,
+            config.classifier_epochs,
+            config.eval_samples,
+            None if run_dir is None else str(run_dir),
+        )
         if key not in self._scorers:
             directory = None if run_dir is None else Path(run_dir) / CLASSIFIER_DIR
-            self._scorers[key] = make_scorer(config, data, directory)
+            self._scorers[key] = make_scorer(config, data, directory, verbose=verbose)
         return self._scorers[key]
 
     def callbacks(self, config, data, model, run_dir=None):
@@ -215,7 +223,11 @@ class GanApp(App):
 
     def fit(self, config, data, run_dir: Path, *, extra_callbacks=(), verbose=None):
         run_dir = Path(run_dir)
-        self.scorer(config, data, run_dir)  # the judge trains before the GAN
+        if verbose != 0:
+            print(f"judge: LeNet-5 on the real training images ({CLASSIFIER_DIR}/)")
+        self.scorer(config, data, run_dir, verbose)  # the judge trains first
+        if verbose != 0:
+            print("GAN: DCGAN generator and discriminator")
         grids = SampleGridCallback(run_dir / "samples", every=config.sample_every)
         pipes = self.pipelines(config, data)
         loss, metrics = self.loss_and_metrics(config)
@@ -288,7 +300,11 @@ class GanApp(App):
                 f"LeNet-5 trained on the real training split (test accuracy "
                 f"{scorer.accuracy:.4f}); Fréchet distances are between Gaussians "
                 f"fitted to its penultimate-layer features of {n} generated (or "
-                "real training) images and of the held-out real test images.",
+                "real training) images and of the held-out real test images. "
+                "The learning-curve diagnosis reads `loss`, the sum of the two "
+                "adversarial losses, which need not fall as a GAN improves: "
+                "`val_frechet_distance` (in `gan_curves.png`) is the measure "
+                "that picks the best epoch here.",
             ),
         ]
         return Evaluation(metrics=metrics, sections=sections, plots=plots)

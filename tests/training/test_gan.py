@@ -209,6 +209,16 @@ def test_generator_and_discriminator_shapes_must_agree():
         GAN(generator, discriminator)
 
 
+def test_optimizer_settings_reach_both_optimizers():
+    gan = _gan(optimizer_settings={"beta_1": 0.5})
+    gan.compile(keras.optimizers.Adam(1e-3))
+    assert gan.optimizer.beta_1 == gan.generator_optimizer.beta_1 == 0.5
+    assert gan.generator_optimizer.get_config()["learning_rate"] == pytest.approx(1e-3)
+    plain = _gan()
+    plain.compile(keras.optimizers.Adam(1e-3))
+    assert plain.generator_optimizer.beta_1 == 0.9
+
+
 def test_compile_takes_no_loss():
     with pytest.raises(ValueError, match="optimizer only"):
         _gan().compile("adam", loss="mse")
