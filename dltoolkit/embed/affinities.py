@@ -10,6 +10,7 @@ References:
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -24,7 +25,11 @@ def check_data(X, perplexity: float) -> np.ndarray:
         DataError: ``X`` is not a 2-D numeric array, holds NaN or infinite
             values, or has fewer than ``3 * perplexity`` points.
     """
-    if not isinstance(perplexity, (int, float)) or not perplexity > 0:
+    if (
+        isinstance(perplexity, bool)
+        or not isinstance(perplexity, numbers.Real)
+        or not perplexity > 0
+    ):
         raise ValueError(
             f"perplexity must be a positive number. Received: {perplexity!r}"
         )
@@ -111,9 +116,9 @@ def conditional_probabilities(
     np.fill_diagonal(D, np.inf)
     D -= D.min(axis=1, keepdims=True)  # exp() cannot underflow for every j
     target = math.log(perplexity)
-    # A scale-aware start: beta * (a typical distance) = 1.
-    beta = 1.0 / np.maximum(np.median(np.where(np.isinf(D), np.nan, D), axis=1), 1e-12)
-    beta = np.nan_to_num(beta, nan=1.0)
+    # A scale-aware start: beta * (the mean shifted distance) = 1.
+    mean = np.where(np.isinf(D), 0.0, D).sum(axis=1) / max(n - 1, 1)
+    beta = 1.0 / np.maximum(mean, 1e-12)
     lo = np.zeros(n)
     hi = np.full(n, np.inf)
     P = np.empty_like(D)
