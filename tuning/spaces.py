@@ -114,6 +114,41 @@ def translation_space(hp, config) -> dict:
     return _active(values)
 
 
+def autoencode_space(hp, config) -> dict:
+    """Autoencoder variant, code size and each variant's own regularizer.
+
+    noise (q) only for the denoising and conv variants, rho and beta only
+    for the sparse one, lambda only for the contractive one, the latent size
+    only for the VAE.
+    """
+    values = {
+        "variant": hp.Choice(
+            "variant",
+            ["denoising", "plain", "tied", "sparse", "contractive", "conv", "vae"],
+            default="denoising",
+        ),
+    }
+    with hp.conditional_scope(
+        "variant", ["denoising", "plain", "tied", "sparse", "contractive"]
+    ):
+        values["code_size"] = hp.Choice("code_size", [16, 32, 64], default=32)
+    with hp.conditional_scope("variant", ["denoising", "conv"]):
+        noise = hp.Float("noise", 0.1, 0.5, step=0.1, default=0.3)
+        values["noise"] = None if noise is None else round(noise, 2)
+    with hp.conditional_scope("variant", ["sparse"]):
+        values["sparsity"] = hp.Choice("sparsity", [0.01, 0.05, 0.1], default=0.05)
+        values["sparsity_weight"] = hp.Float(
+            "sparsity_weight", 0.01, 1.0, sampling="log", default=0.1
+        )
+    with hp.conditional_scope("variant", ["contractive"]):
+        values["contraction"] = hp.Float(
+            "contraction", 1e-3, 1e-1, sampling="log", default=1e-2
+        )
+    with hp.conditional_scope("variant", ["vae"]):
+        values["latent_dim"] = hp.Choice("latent_dim", [2, 4, 8], default=2)
+    return _active(values)
+
+
 def captioning_space(hp, config) -> dict:
     """Encoder CNN; LSTM decoder (attention on/off, conditioning) or Transformer."""
     values = {
@@ -161,6 +196,7 @@ ARCHITECTURE_SPACES = {
     "sentiment": sentiment_space,
     "translation": translation_space,
     "captioning": captioning_space,
+    "autoencode": autoencode_space,
     "gan": gan_space,
 }
 

@@ -64,8 +64,11 @@ class AutoencodeConfig(TrainConfig):
         code_size: units of the code h (dense variants).
         hidden_units: encoder layers before the code (the contractive variant
             always uses a one-layer encoder).
-        noise: masking probability q of the denoising (and conv) variant,
-            and of the corruption the test PSNR is measured on.
+        noise: masking probability q the denoising (and conv) variant
+            trains with.
+        test_noise: masking probability of the corruption the validation
+            ``val_denoise_mse`` and the test PSNR are measured on (fixed, so
+            trials with other ``noise`` compare).
         sparsity, sparsity_weight: rho and beta of the sparse variant.
         contraction: lambda of the contractive variant.
         filters: conv variant stages.
@@ -83,6 +86,7 @@ class AutoencodeConfig(TrainConfig):
     code_size: int = 32
     hidden_units: tuple[int, ...] = ()
     noise: float = 0.3
+    test_noise: float = 0.3
     sparsity: float = 0.05
     sparsity_weight: float = 0.1
     contraction: float = 0.01
@@ -141,6 +145,11 @@ class AutoencodeApp(App):
             raise ConfigError(
                 f"Unknown variant {config.variant!r}. Valid: {', '.join(VARIANTS)}."
             )
+        for key in ("noise", "test_noise"):
+            if not 0.0 <= getattr(config, key) < 1.0:
+                raise ConfigError(
+                    f"{key} must be in [0, 1). Received: {key}={getattr(config, key)}"
+                )
         if config.image_size < 4:
             raise ConfigError(f"image_size must be >= 4. Received: {config.image_size}")
         return load_image_arrays(
@@ -227,7 +236,7 @@ class AutoencodeApp(App):
         return (None, []) if variant == "vae" else ("mse", ["mse"])
 
     def callbacks(self, config, data, model) -> list:
-        return [DenoiseScore(data.x_val, config.noise, config.seed + 2)]
+        return [DenoiseScore(data.x_val, config.test_noise, config.seed + 2)]
 
     def companions(self, config, data) -> list[str]:
         """The extra models trained beside the main one."""
@@ -251,6 +260,11 @@ class AutoencodeApp(App):
 
     def fit(self, config, data, run_dir: Path, *, extra_callbacks=(), verbose=None):
         shape = data.x_train.shape[1:]
+        # Every model builds first, so a bad setting fails before any training.
+        for name in [config.variant, *self.companions(config, data)]:
+            self.build_variant(
+                config.variant if name == ANOMALY else name, config, shape
+            )
         for name in self.companions(config, data):
             variant, x_train, x_val = name, data.x_train, data.x_val
             if name == ANOMALY:  # the main variant, never shown the class
@@ -269,7 +283,7 @@ class AutoencodeApp(App):
                 loss=loss,
                 metrics=metrics,
                 model_callbacks=lambda model, xv=x_val: [
-                    DenoiseScore(xv, config.noise, config.seed + 2)
+                    DenoiseScore(xv, config.test_noise, config.seed + 2)
                 ],
                 verbose=verbose,
             )

@@ -11,44 +11,48 @@ from matplotlib.figure import Figure
 from dltoolkit.plotting import save_figure
 
 
+def montage(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Tiles ``[n, h, w, c]`` images in [0, 1] into one image, white gaps."""
+    n, h, w, c = images.shape
+    rows = -(-n // columns)
+    out = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, c), "float32")
+    for i, image in enumerate(images):
+        r, k = divmod(i, columns)
+        out[r * (h + gap) : r * (h + gap) + h, k * (w + gap) : k * (w + gap) + w] = (
+            np.clip(image, 0, 1)
+        )
+    return out
+
+
 def _show(ax, image):
     if image.shape[-1] == 1:
         ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
     else:
-        ax.imshow(np.clip(image, 0, 1))
+        ax.imshow(image)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
 def plot_image_rows(rows: dict[str, np.ndarray], path: os.PathLike) -> Path:
-    """One labelled row of images per entry (e.g. clean / corrupted / denoised)."""
+    """One labelled strip of images per entry (e.g. clean / corrupted / denoised)."""
     names = list(rows)
     columns = max(len(v) for v in rows.values())
-    fig = Figure(figsize=(1.1 * columns + 1.2, 1.2 * len(names)), layout="constrained")
-    axes = fig.subplots(len(names), columns, squeeze=False)
-    for r, name in enumerate(names):
-        for c in range(columns):
-            ax = axes[r, c]
-            if c < len(rows[name]):
-                _show(ax, rows[name][c])
-            else:
-                ax.axis("off")
-        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center")
+    fig = Figure(figsize=(1.0 * columns + 1.5, 1.1 * len(names)))
+    axes = fig.subplots(len(names), 1, squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        _show(ax, montage(np.asarray(rows[name]), columns))
+        ax.set_ylabel(name, rotation=0, ha="right", va="center")
+    fig.subplots_adjust(left=1.4 / (1.0 * columns + 1.5), right=0.99, hspace=0.1)
     return Path(save_figure(fig, path))
 
 
 def plot_grid(images: np.ndarray, path: os.PathLike, *, title: str) -> Path:
-    """A square grid of images with no gaps."""
-    n = len(images)
-    side = int(np.ceil(np.sqrt(n)))
+    """A square grid of images, as one tiled picture."""
+    side = int(np.ceil(np.sqrt(len(images))))
     fig = Figure(figsize=(0.6 * side + 0.4, 0.6 * side + 0.7), layout="constrained")
-    axes = fig.subplots(side, side, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i < n:
-            _show(ax, images[i])
-        else:
-            ax.axis("off")
-    fig.suptitle(title)
+    ax = fig.add_subplot()
+    _show(ax, montage(np.asarray(images), side))
+    ax.set_title(title)
     return Path(save_figure(fig, path))
 
 

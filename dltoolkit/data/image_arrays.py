@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from dltoolkit.data.images import _split_indices, load_images, prepare_image
 from dltoolkit.errors import DataError
@@ -70,6 +71,8 @@ def _as_images(x: np.ndarray, what: str) -> np.ndarray:
     """``[n, h, w]`` or ``[n, h, w, c]`` numbers -> float32 in [0, 1]."""
     if x.dtype == object or not np.issubdtype(x.dtype, np.number):
         raise DataError(f"{what} must hold numbers. Received dtype {x.dtype}.")
+    if np.issubdtype(x.dtype, np.floating):
+        check_finite(x, what)
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3):
@@ -77,8 +80,6 @@ def _as_images(x: np.ndarray, what: str) -> np.ndarray:
             f"{what} must have shape [n, height, width] or [n, height, width, 1 "
             f"or 3]. Received shape {x.shape}."
         )
-    if np.issubdtype(x.dtype, np.floating):
-        check_finite(x, what)
     x = x.astype("float32")
     low, high = float(x.min()), float(x.max())
     if low < 0 or high > 255:
@@ -120,11 +121,19 @@ def load_array_file(path: os.PathLike, *, seed: int = 0):
 
 
 def _materialize(dataset, image_size: int, channels: int):
+    batches = dataset.map(
+        lambda x, y: (prepare_image(x, image_size, channels), y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    ).batch(512)
     xs, ys = [], []
-    for image, label in dataset.as_numpy_iterator():
-        xs.append(prepare_image(image, image_size, channels).numpy())
-        ys.append(label)
-    return np.stack(xs).astype("float32"), np.asarray(ys, dtype="int64")
+    for x, y in batches.as_numpy_iterator():
+        xs.append(x)
+        ys.append(y)
+    if not xs:
+        return np.zeros((0, image_size, image_size, channels), "float32"), np.zeros(
+            0, "int64"
+        )
+    return np.concatenate(xs).astype("float32"), np.concatenate(ys).astype("int64")
 
 
 def load_image_arrays(
