@@ -299,3 +299,19 @@ def test_encoder_of_needs_a_code_layer():
     plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="no layer named 'code'"):
         encoder_of(plain)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        TiedDense(3, use_bias=False),
+        MaskingNoise(0.2, seed=3),
+        SparsityPenalty(rho=0.2, beta=0.5),
+        ContractiveDense(4, activation="tanh", contraction=0.3),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_layer_config_round_trip(layer):
+    config = layer.get_config()
+    clone = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert type(clone) is type(layer) and clone.get_config() == config
