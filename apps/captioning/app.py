@@ -116,6 +116,9 @@ class CaptioningConfig(TrainConfig):
     early_stopping_patience: int = 4
 
 
+# Profiles set no decoder-only option, so --set decoder=transformer works with
+# each. quick (LeNet-5 features, attention LSTM): measured 388 s, test BLEU-4
+# 69.15 (beam 3) on 2 shared CPU cores; README has the runs.
 PROFILES = {
     "smoke": dict(
         train_images=96,
@@ -126,9 +129,7 @@ PROFILES = {
         epochs=2,
         batch_size=32,
         feature_dim=16,
-        embedding_dim=16,
         units=32,
-        attention_units=16,
         beam_width=2,
         learning_rate=1e-2,
         val_bleu_size=8,
@@ -139,23 +140,17 @@ PROFILES = {
         epochs=12,
         batch_size=64,
         encoder_activation="relu",
-        feature_dim=64,
-        embedding_dim=64,
         units=256,
-        attention_units=64,
         learning_rate=3e-3,
         clipnorm=1.0,
         val_bleu_size=300,
     ),
     "full": dict(
-        train_images=20000,
-        epochs=40,
+        train_images=16000,
+        epochs=30,
         batch_size=64,
         encoder_activation="relu",
-        feature_dim=64,
-        embedding_dim=64,
         units=256,
-        attention_units=64,
         learning_rate=3e-3,
         clipnorm=1.0,
         schedule="performance",

@@ -36,8 +36,11 @@ def feature_extractor(cnn: keras.Model, feature_layer: str | None = None):
     Args:
         cnn: an image model, e.g. a registry CNN or a trained classifier.
         feature_layer: the layer whose output is the feature map; None takes
-            the last layer with a 4D output (before pooling or flattening).
+            the model's own output when it is 4D, else the last layer with a
+            4D output (before pooling or flattening).
     """
+    if feature_layer is None and len(cnn.outputs[0].shape) == 4:
+        return keras.Model(cnn.inputs, cnn.outputs[0], name="cnn")  # a feature CNN
     if feature_layer is None:
         spatial = [layer for layer in cnn.layers if len(layer.output.shape) == 4]
         if not spatial:
@@ -95,7 +98,7 @@ def build_captioner(
     embedding_dim=64,
     units=256,
     attention=None,
-    attention_units=None,
+    attention_units=64,
     conditioning=None,
     num_layers=2,
     num_heads=4,
@@ -136,7 +139,8 @@ def build_captioner(
         embedding_dim: word embedding size (LSTM).
         units: LSTM units, or the transformer's feed-forward width.
         attention: visual attention on or off (LSTM; default on).
-        attention_units: size of the attention space; defaults to ``units``.
+        attention_units: size of the attention space (the image keys are
+            projected to it at every step, so it drives the attention cost).
         conditioning: ``"init"`` (default), ``"concat"`` or ``"both"`` (LSTM).
         num_layers, num_heads: transformer blocks and heads (``feature_dim``
             is the transformer's width).
