@@ -7,7 +7,7 @@ import importlib
 from dltoolkit.errors import ConfigError
 
 # Every app, in the order the demo runs them.
-APPS = ("classify", "sentiment", "translation", "gan", "autoencode")
+APPS = ("classify", "sentiment", "translation", "gan", "autoencode", "captioning")
 
 
 def get_app(name: str):
