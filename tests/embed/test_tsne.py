@@ -266,7 +266,7 @@ def test_tensorflow_backend_matches_numpy_run(digits):
     ours = tsne(X, perplexity=15.0, n_iter=400)
     tf_run = tsne(X, perplexity=15.0, n_iter=400, backend="tensorflow")
     assert tf_run.n_iter == 400
-    assert tf_run.kl_divergence == pytest.approx(ours.kl_divergence, rel=0.02)
+    assert tf_run.kl_divergence == pytest.approx(ours.kl_divergence, rel=0.05)
     t_np = trustworthiness(X, ours.embedding, n_neighbors=5)
     t_tf = trustworthiness(X, tf_run.embedding, n_neighbors=5)
     assert abs(t_np - t_tf) <= 0.005
