@@ -10,8 +10,9 @@ from apps.classify.app import APP
 from dltoolkit.errors import ConfigError
 from dltoolkit.optim import OPTIMIZERS, SCHEDULES
 from tuning.__main__ import main
+from tuning.report import format_duration, progress_line, running_best
 from tuning.runner import known_objectives, parse_objective, run_search
-from tuning.spaces import optimizer_space, search_space
+from tuning.spaces import ARCHITECTURE_SPACES, optimizer_space, search_space
 
 
 def _trial_dirs(directory):
@@ -92,7 +93,9 @@ def test_objectives_and_directions():
     assert parse_objective("val_accuracy", known) == ("val_accuracy", "max")
     assert parse_objective("val_loss", known) == ("val_loss", "min")
     assert parse_objective("accuracy:min", known) == ("accuracy", "min")
-    with pytest.raises(ConfigError, match="Unknown objective 'val_acc'. Valid"):
+    with pytest.raises(
+        ConfigError, match="Unknown objective .val_acc.: the model logs loss, accuracy"
+    ):
         parse_objective("val_acc", known)
     with pytest.raises(ConfigError, match="direction must be min or max"):
         parse_objective("val_loss:down", known)
@@ -126,3 +129,119 @@ def test_bad_input(argv, message, tmp_path, capsys):
 def test_no_space_for_unknown_app():
     with pytest.raises(ConfigError, match="No search space for app 'x'"):
         search_space("x", kt.HyperParameters(), None)
+
+
+def test_report_files_and_progress_line(tmp_path, capsys):
+    summary = run_search(
+        APP, tuner_name="random", max_trials=2, directory=tmp_path, profile="smoke"
+    )
+    out = capsys.readouterr().out
+    assert "[tuning] trial 1/2 done (trial 0: val_accuracy=" in out
+    assert "; best val_accuracy so far: " in out and "left (1 trials)" in out
+    assert "[tuning] trial 2/2 done" in out and "no trials left" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "# Tuning classify: random search" in report
+    assert f"Trial {summary['best_trial']}: val_accuracy = " in report
+    assert "| trial | trial_id | status | score | worker | seconds |" in report
+    assert report.count("| COMPLETED |") == 2
+    assert "![trials](trials.png)" in report and "best/report.md" in report
+    log = json.loads((tmp_path / "trial_log.json").read_text())
+    assert sorted(log) == ["0", "1"]
+    assert all(e["worker"] == "tuner0" and e["seconds"] > 0 for e in log.values())
+    with open(tmp_path / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["worker"] for r in rows] == ["tuner0", "tuner0"]
+    # A resumed run rewrites the report and says where it stands first.
+    (tmp_path / "report.md").unlink()
+    run_search(
+        APP, tuner_name="random", max_trials=2, directory=tmp_path, profile="smoke"
+    )
+    assert "[tuning] trial 2/2 done; best val_accuracy so far" in (
+        capsys.readouterr().out
+    )
+    assert (tmp_path / "report.md").is_file()
+
+
+def test_progress_line_estimates_time_left():
+    line = progress_line(
+        done=3,
+        max_trials=10,
+        best=0.91234,
+        objective="val_accuracy",
+        trial_seconds=[30.0, 30.0, 30.0],
+        parallel=2,
+        last=("2", 0.9),
+    )
+    assert line == (
+        "[tuning] trial 3/10 done (trial 2: val_accuracy=0.9); "
+        "best val_accuracy so far: 0.9123; ~2m00s left (7 trials)"
+    )
+    assert "time left: unknown (10 trials)" in progress_line(
+        done=0, max_trials=10, best=None, objective="loss", trial_seconds=[]
+    )
+    assert format_duration(3700) == "1h01m"
+    assert running_best([0.3, None, 0.2, 0.5], "max") == [0.3, 0.3, 0.3, 0.5]
+    assert running_best([0.3, None, 0.2, 0.5], "min") == [0.3, 0.3, 0.2, 0.2]
+
+
+def _snapshot(directory):
+    return {
+        p: p.stat().st_mtime_ns for p in sorted(directory.rglob("*")) if p.is_file()
+    }
+
+
+def test_directory_of_another_app_or_space_is_refused(tmp_path, monkeypatch):
+    kwargs = dict(tuner_name="random", max_trials=1, profile="smoke", verbose=0)
+    run_search(APP, directory=tmp_path, **kwargs)
+    before = _snapshot(tmp_path)
+    search = json.loads((tmp_path / "search.json").read_text())
+    search["app"] = "sentiment"
+    other = tmp_path.parent / "other_app"
+    other.mkdir()
+    (other / "search.json").write_text(json.dumps(search))
+    with pytest.raises(ConfigError, match="holds a search of app 'sentiment', not"):
+        run_search(APP, directory=other, **kwargs)
+    assert sorted(p.name for p in other.iterdir()) == ["search.json"]
+
+    # The same app with another search space.
+    original = ARCHITECTURE_SPACES["classify"]
+
+    def other_space(hp, config):
+        values = original(hp, config)
+        values["batch_norm"] = hp.Choice("batch_norm_on", [True, False])
+        return values
+
+    monkeypatch.setitem(ARCHITECTURE_SPACES, "classify", other_space)
+    with pytest.raises(ConfigError, match=r"other settings \(search_space\)"):
+        run_search(APP, directory=tmp_path, **kwargs)
+    assert _snapshot(tmp_path) == before
+
+
+def test_space_naming_an_unknown_hyperparameter(tmp_path, monkeypatch, capsys):
+    def bad(hp, config):
+        return {"model": "mlp", "widht": hp.Int("widht", 8, 16)}
+
+    monkeypatch.setitem(ARCHITECTURE_SPACES, "classify", bad)
+    argv = ["classify", "--profile", "smoke", "--dir", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        "error: The search space of 'classify' sets widht, which ClassifyConfig "
+        "does not have. Its hyperparameters: "
+    )
+    assert "hidden_units" in err and len(err.splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_objective_the_model_does_not_log(tmp_path, monkeypatch):
+    # An app objective its callbacks were meant to log, but do not.
+    monkeypatch.setattr(APP, "objective", "val_f1")
+    with pytest.raises(ConfigError) as info:
+        run_search(
+            APP, tuner_name="random", max_trials=2, directory=tmp_path,
+            profile="smoke", verbose=0,
+        )  # fmt: skip
+    assert str(info.value) == (
+        "The model does not log the objective 'val_f1'; it logs accuracy, loss, "
+        "val_accuracy, val_loss."
+    )
