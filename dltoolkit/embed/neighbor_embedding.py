@@ -33,7 +33,8 @@ class TSNEResult:
 
     Attributes:
         embedding: ``(n, n_components)`` coordinates.
-        kl_divergence: KL(P || Q) of the final embedding (without exaggeration).
+        kl_divergence: the cost of the final embedding (without exaggeration):
+            KL(P || Q) for t-SNE, sum_i KL(P_i || Q_i) for SNE.
         n_iter: gradient steps taken.
         kl_history: ``(iteration, KL)`` pairs every 50 iterations (during early
             exaggeration the KL is that of the exaggerated P).
