@@ -145,7 +145,10 @@ def forward_backward(chains: Chains, log_emissions, lengths):
     inner = (np.arange(t - 1)[:, None] < (lengths - 1)[None]) & ok[None]  # (T-1, B)
     v = em.transpose(1, 0, 2)[1:] + beta[1:]  # (T-1, B, L)
     for name, arc, shift in (("stay", stay, 0), ("next", nxt, 1), ("skip", skp, k)):
-        target = v if shift == 0 else np.stack([_unshift(x, shift) for x in v])
+        target = v
+        if shift:
+            target = np.full_like(v, NEG_INF)
+            target[..., :-shift] = v[..., shift:]
         with np.errstate(under="ignore"):
             xi = np.exp(alpha[:-1] + arc[None] + target - norm)
         counts[name] = np.where(inner[..., None], xi, 0.0).sum(axis=0)

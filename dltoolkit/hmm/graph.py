@@ -19,7 +19,6 @@ References:
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 
 import numpy as np
@@ -303,14 +302,21 @@ def decode_batch(graph: DecodingGraph, unit_log_likelihoods, lengths, beam=None)
     em = graph.emissions(unit_log_likelihoods)
     lengths = np.asarray(lengths, np.int32)
     em = _move_end_frame(em, lengths)
-    path, score = viterbi_beam(
-        graph.log_startprob, graph.log_transmat, em, lengths + 1, beam
+    path, score = _compiled_viterbi(
+        tf.constant(graph.log_startprob, em.dtype),
+        tf.constant(graph.log_transmat, em.dtype),
+        em,
+        tf.constant(lengths + 1),
+        beam,
     )
     sentences = []
     for p in path.numpy():
         ids = path_words(p, graph.word_entry).numpy()
         sentences.append(" ".join(graph.words[i] for i in ids))
     return sentences, score.numpy()
+
+
+_compiled_viterbi = tf.function(viterbi_beam, reduce_retracing=True)
 
 
 def _move_end_frame(em, lengths):
@@ -320,8 +326,3 @@ def _move_end_frame(em, lengths):
     lengths = tf.constant(lengths)[:, None]
     src = tf.where(idx == lengths, t, tf.minimum(idx, t - 1))
     return tf.gather(em, src, batch_dims=1)
-
-
-def word_counts(sentences) -> collections.Counter:
-    """How often each word occurs in ``sentences``."""
-    return collections.Counter(w for s in sentences for w in s.split())

@@ -22,6 +22,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from dltoolkit.hmm import chain
 from dltoolkit.hmm.chain import Chains
@@ -110,14 +111,13 @@ class WordHMMs:
         ``unit_log_likelihoods`` replaces the GMM scores (e.g. a network's).
         """
         scores = unit_log_likelihoods or [self.log_likelihoods(x) for x in features]
-        out = []
-        for start in range(0, len(texts), BATCH):
-            texts_b = texts[start : start + BATCH]
-            chains, units = self.chains(texts_b)
-            em, lengths = _chain_emissions(scores[start : start + BATCH], units)
+        out = [None] * len(texts)
+        for idx in _length_batches(scores):
+            chains, units = self.chains([texts[i] for i in idx])
+            em, lengths = _chain_emissions([scores[i] for i in idx], units)
             path, _ = chain.viterbi(chains, em, lengths)
-            for b, n in enumerate(lengths):
-                out.append(units[b][path[b, :n]])
+            for b, i in enumerate(idx):
+                out[i] = units[b][path[b, : lengths[b]]]
         return out
 
     def graph(self, lm: BigramLM, *, lm_weight=1.0, insertion_penalty=0.0):
@@ -237,6 +237,12 @@ def init_word_hmms(
     return model
 
 
+def _length_batches(sequences) -> list[np.ndarray]:
+    """Indices in batches of :data:`BATCH` sequences of similar length."""
+    order = np.argsort([len(x) for x in sequences], kind="stable")
+    return [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
+
+
 def _chain_emissions(scores, units):
     """Per-utterance ``(T, A)`` scores -> padded ``(B, T, L)`` chain emissions."""
     lengths = np.array([len(x) for x in scores])
@@ -285,17 +291,17 @@ def em_iteration(model: WordHMMs, features, texts) -> tuple[WordHMMs, float]:
     n = model.n_states
     stay_num = np.zeros(n)
     out_den = np.zeros(n)
-    pooled_all, total = [], 0.0
-    for start in range(0, len(texts), BATCH):
-        feats = features[start : start + BATCH]
-        chains, units = model.chains(texts[start : start + BATCH])
+    pooled_all, total = [None] * len(texts), 0.0
+    for idx in _length_batches(features):
+        feats = [features[i] for i in idx]
+        chains, units = model.chains([texts[i] for i in idx])
         em, lengths = _chain_emissions([model.log_likelihoods(x) for x in feats], units)
         gamma, counts, loglik = chain.forward_backward(chains, em, lengths)
         total += float(loglik[np.isfinite(loglik)].sum())
         for b, t in enumerate(lengths):
             pooled = np.zeros((t, n))
             np.add.at(pooled.T, units[b], gamma[b, :t].T)
-            pooled_all.append(pooled)
+            pooled_all[idx[b]] = pooled
         # Real positions, without the absorbing final state.
         real = np.arange(units.shape[1])[None] < chains.n_states[:, None] - 1
         np.add.at(stay_num, units[real], counts["stay"][real])
@@ -351,6 +357,33 @@ def train_word_hmms(
         )
     rng = np.random.default_rng(seed)
     features = [np.asarray(f, np.float64) for f in features]
+    with threadpool_limits(1, user_api="blas"):  # small matrices: threads only wait
+        return _train(
+            features,
+            texts,
+            words,
+            states_per_word,
+            silence_states,
+            mixtures,
+            iterations,
+            rng,
+            energy,
+            progress,
+        )
+
+
+def _train(
+    features,
+    texts,
+    words,
+    states_per_word,
+    silence_states,
+    mixtures,
+    iterations,
+    rng,
+    energy,
+    progress,
+):
     model = init_word_hmms(
         features,
         texts,

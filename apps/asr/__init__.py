@@ -1,0 +1,1 @@
+"""Connected-digit speech recognition (GMM-HMM and hybrid NN/HMM)."""

@@ -1,0 +1,435 @@
+"""Connected-digit ASR: GMM-HMM word models, a hybrid network, LM + Viterbi.
+
+python -m apps.asr train --profile quick                  # embedded eSpeak NG corpus
+python -m apps.asr train --set data=path/to/fsdd/recordings
+python -m apps.asr train --set data=tfds:spoken_digit
+python -m apps.asr predict --run-dir DIR one.wav two.wav
+
+Training: (a) whole-word HMMs with GMM emissions by embedded Baum-Welch
+(``dltoolkit.hmm.word_models``), then (b) an MLP over spliced frames on the
+GMM-HMM's Viterbi state alignments (the Keras fit, resumable). Decoding:
+W* = argmax_W P(X|W) P(W) over a graph of the lexicon and a bigram LM of the
+training transcripts, with LM weight and word-insertion penalty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from threadpoolctl import threadpool_limits
+
+from apps.asr import evaluation
+from apps.asr.model import WAVEFORM, Recognizer, build_hybrid, log_priors
+from dltoolkit.audio.features import FeatureConfig, compute_features
+from dltoolkit.audio.wav import read_wav
+from dltoolkit.data.spoken_digits import DIGIT_WORDS, cache_dir, embedded_corpus
+from dltoolkit.data.spoken_digits_files import load_fsdd_folder, load_tfds_digits
+from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.hmm.graph import BigramLM
+from dltoolkit.hmm.word_models import WordHMMs, train_word_hmms
+from dltoolkit.training.app import App, Evaluation, Pipelines
+from dltoolkit.training.config import TrainConfig
+from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
+
+GMM_FILE = "gmm_hmm.npz"
+
+
+@dataclasses.dataclass
+class AsrConfig(TrainConfig):
+    """Config of the ASR app.
+
+    Attributes:
+        data: ``embedded`` (eSpeak NG digit strings), an FSDD recordings
+            folder, or ``tfds:spoken_digit`` / ``tfds:speech_commands``.
+        data_dir: the TFDS data dir (default: TFDS's own).
+        train_size, val_size, test_size: utterances synthesized per split.
+        isolated_fraction: share of single-digit utterances (embedded).
+        features: ``mfcc`` or ``logmel``.
+        num_mel_bins, num_ceps, deltas: feature sizes (see FeatureConfig).
+        states_per_word: HMM states of each word model.
+        silence_states: HMM states of the silence model.
+        mixtures: Gaussians per state (a power of two; reached by splitting).
+        gmm_iterations: Baum-Welch iterations per mixture size.
+        context: frames on each side spliced into the network's input.
+        hidden_units: the MLP's hidden layer widths.
+        dropout, batch_norm: MLP regularization.
+        lm_weight: scale of the bigram LM log-probabilities.
+        insertion_penalty: log-score added per word (negative: fewer words).
+        beam: Viterbi beam width in log units (None: exact Viterbi).
+        val_wer_size: validation utterances decoded for ``val_wer``.
+    """
+
+    data: str = "embedded"
+    data_dir: str | None = None
+    train_size: int = 1200
+    val_size: int = 100
+    test_size: int = 300
+    isolated_fraction: float = 0.4
+    features: str = "mfcc"
+    num_mel_bins: int = 40
+    num_ceps: int = 13
+    deltas: int = 2
+    states_per_word: int = 8
+    silence_states: int = 3
+    mixtures: int = 4
+    gmm_iterations: int = 3
+    context: int = 5
+    hidden_units: tuple[int, ...] = (512, 512)
+    dropout: float = 0.1
+    batch_norm: bool = False
+    lm_weight: float = 1.0
+    insertion_penalty: float = 0.0
+    beam: float | None = None
+    val_wer_size: int = 100
+    batch_size: int = 256
+    epochs: int = 8
+    learning_rate: float = 1e-3
+    early_stopping_monitor: str = "val_wer"
+    early_stopping_patience: int = 3
+
+
+PROFILES = {
+    "smoke": dict(
+        train_size=40,
+        val_size=8,
+        test_size=12,
+        states_per_word=4,
+        mixtures=1,
+        gmm_iterations=2,
+        context=2,
+        hidden_units=(32,),
+        epochs=2,
+        val_wer_size=8,
+        early_stopping_patience=0,
+    ),
+    # quick: see README for the measured run (time, wer, isolated accuracy).
+    "quick": dict(),
+    "full": dict(
+        train_size=4000,
+        val_size=300,
+        test_size=1000,
+        mixtures=8,
+        epochs=15,
+        hidden_units=(1024, 1024, 1024),
+        val_wer_size=300,
+        early_stopping_patience=4,
+    ),
+}
+
+
+@dataclasses.dataclass
+class AsrData:
+    """The corpus, the LM, and the acoustic stages computed for configs."""
+
+    corpus: object
+    lm: BigramLM
+    words: tuple[str, ...]
+    stages: dict = dataclasses.field(default_factory=dict)
+    features: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Stage:
+    """What the GMM-HMM stage gives the hybrid: features, models, alignments."""
+
+    feature_config: FeatureConfig
+    features: dict  # split -> list of (T, D) arrays
+    gmm: WordHMMs
+    alignments: dict  # train / val -> list of (T,) acoustic states
+    log_priors: np.ndarray
+    gmm_seconds: float
+
+
+def feature_config(config) -> FeatureConfig:
+    try:
+        return FeatureConfig(
+            kind=config.features,
+            num_mel_bins=config.num_mel_bins,
+            num_ceps=config.num_ceps,
+            deltas=config.deltas,
+        )
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+class AsrApp(App):
+    name = "asr"
+    config_cls = AsrConfig
+    profiles = PROFILES
+    headline = "wer"
+    objective = "val_wer"
+    pipelines_per_trial = True  # states, mixtures and features change the targets
+
+    def __init__(self):
+        super().__init__()
+        self._run_dir: Path | None = None
+
+    # === Data and the GMM-HMM stage ===
+
+    def load_data(self, config):
+        feature_config(config)
+        if config.data == "embedded":
+            sizes = {
+                "train": config.train_size,
+                "val": config.val_size,
+                "test": config.test_size,
+            }
+            if min(sizes.values()) < 1:
+                raise ConfigError(
+                    f"train/val/test sizes must be >= 1. Received: {sizes}"
+                )
+            corpus = embedded_corpus(
+                sizes, seed=config.seed, isolated_fraction=config.isolated_fraction
+            )
+        elif config.data.startswith("tfds:"):
+            corpus = load_tfds_digits(config.data[5:], config.data_dir)
+        else:
+            corpus = load_fsdd_folder(config.data)
+        for split in ("train", "val", "test"):
+            if not getattr(corpus, split):
+                raise DataError(f"{corpus.source}: the {split} split is empty")
+        lm = BigramLM.estimate([u.text for u in corpus.train], DIGIT_WORDS)
+        return AsrData(corpus, lm, DIGIT_WORDS)
+
+    def describe_data(self, data) -> str:
+        c = data.corpus
+        sizes = ", ".join(f"{k} {v:,}" for k, v in c.sizes.items())
+        speakers = sorted({u.speaker for u in c.train})
+        return (
+            f"{c.source}; {sizes} utterances ({c.splits}). Training "
+            f"speakers: {len(speakers)}. Example: `{c.train[0].text}` "
+            f"({c.train[0].speaker})."
+        )
+
+    def _features(self, data, fc: FeatureConfig) -> dict:
+        if fc not in data.features:
+            fn = tf.function(
+                lambda x: compute_features(x, fc),
+                input_signature=[tf.TensorSpec([None], tf.float32)],
+            )
+            data.features[fc] = {
+                split: [fn(u.samples).numpy() for u in getattr(data.corpus, split)]
+                for split in ("train", "val", "test")
+            }
+        return data.features[fc]
+
+    def _gmm_key(self, config, data) -> str:
+        fields = (
+            "data",
+            "train_size",
+            "val_size",
+            "test_size",
+            "isolated_fraction",
+            "seed",
+            "features",
+            "num_mel_bins",
+            "num_ceps",
+            "deltas",
+            "states_per_word",
+            "silence_states",
+            "mixtures",
+            "gmm_iterations",
+        )
+        spec = {f: getattr(config, f) for f in fields}
+        spec["source"] = data.corpus.source
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[
+            :16
+        ]
+
+    def stage(self, config, data) -> Stage:
+        """Features, trained GMM-HMMs, alignments and priors (cached)."""
+        key = self._gmm_key(config, data)
+        if key not in data.stages:
+            with threadpool_limits(1, user_api="blas"):  # small matrices
+                data.stages[key] = self._make_stage(config, data)
+        return data.stages[key]
+
+    def _make_stage(self, config, data) -> Stage:
+        key = self._gmm_key(config, data)
+        fc = feature_config(config)
+        feats = self._features(data, fc)
+        texts = [u.text for u in data.corpus.train]
+        cached = cache_dir() / "asr" / f"gmm-{key}.npz"
+        local = self._run_dir / GMM_FILE if self._run_dir else None
+        path = next((p for p in (local, cached) if p and p.is_file()), None)
+        if path is not None:
+            gmm = WordHMMs.load(path)
+            seconds = float(
+                json.loads(path.with_suffix(".json").read_text())["seconds"]
+            )
+        else:
+            start = time.perf_counter()
+            energy = [_energy(f, fc) for f in feats["train"]]
+            print(
+                f"GMM-HMM: {len(texts)} utterances, {config.states_per_word} states "
+                f"per word, up to {config.mixtures} mixtures",
+                flush=True,
+            )
+            gmm, _ = train_word_hmms(
+                feats["train"],
+                texts,
+                DIGIT_WORDS,
+                states_per_word=config.states_per_word,
+                silence_states=config.silence_states,
+                mixtures=config.mixtures,
+                iterations=config.gmm_iterations,
+                seed=config.seed,
+                energy=energy,
+                progress=lambda s, ll: print(
+                    f"  Baum-Welch ({s}): log-likelihood {ll:,.0f}", flush=True
+                ),
+            )
+            seconds = time.perf_counter() - start
+        for p in (cached, local):
+            if p is not None and p != path:
+                _save_gmm(gmm, p, seconds)
+        align = {
+            "train": gmm.align(feats["train"], texts),
+            "val": gmm.align(feats["val"], [u.text for u in data.corpus.val]),
+        }
+        priors = log_priors(align["train"], gmm.n_states)
+        return Stage(fc, feats, gmm, align, priors, seconds)
+
+    def extra_train_seconds(self, config, data) -> float:
+        return self.stage(config, data).gmm_seconds
+
+    # === Hybrid network ===
+
+    def pipelines(self, config, data) -> Pipelines:
+        st = self.stage(config, data)
+        train = _frame_dataset(
+            st.features["train"], st.alignments["train"], config, shuffle=True
+        )
+        val = _frame_dataset(
+            st.features["val"], st.alignments["val"], config, shuffle=False
+        )
+        frames = sum(len(f) for f in st.features["train"])
+        return Pipelines(train, val, math.ceil(frames / config.batch_size))
+
+    def build_model(self, config, data):
+        st = self.stage(config, data)
+        if config.context < 0:
+            raise ConfigError(f"context must be >= 0. Received: {config.context}")
+        return build_hybrid(config, st.feature_config.dim, st.gmm.n_states)
+
+    def loss_and_metrics(self, config):
+        return keras.losses.SparseCategoricalCrossentropy(), ["accuracy"]
+
+    def chance_loss(self, config, data):
+        return math.log(self.stage(config, data).gmm.n_states)
+
+    def recognizer(self, model, config, data) -> Recognizer:
+        st = self.stage(config, data)
+        graph = st.gmm.graph(
+            data.lm,
+            lm_weight=config.lm_weight,
+            insertion_penalty=config.insertion_penalty,
+        )
+        return Recognizer(
+            model, graph, st.log_priors, st.feature_config, config.context, config.beam
+        )
+
+    def callbacks(self, config, data, model):
+        st = self.stage(config, data)
+        n = min(config.val_wer_size, len(data.corpus.val))
+        return [
+            evaluation.WerCallback(
+                lambda: self.recognizer(model, config, data),
+                st.features["val"][:n],
+                [u.text for u in data.corpus.val[:n]],
+            )
+        ]
+
+    # === Evaluation, export, predict ===
+
+    def evaluate(self, model, data, config, run_dir: Path) -> Evaluation:
+        st = self.stage(config, data)
+        rec = self.recognizer(model, config, data)
+        return evaluation.evaluate(rec, st, data, config, Path(run_dir))
+
+    def export(self, model, data, config, path: Path) -> Path:
+        rec = self.recognizer(model, config, data)
+        return export_saved_model(
+            path,
+            model,
+            rec.recognize,
+            [tf.TensorSpec([None], tf.float32, name=WAVEFORM)],
+        )
+
+    def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
+        """One ``file<TAB>transcript`` line per WAV file (notes after a tab)."""
+        serve = load_export(Path(run_dir) / EXPORT_DIR)
+        lines = []
+        for name in inputs:
+            audio = read_wav(name)
+            out = serve(**{WAVEFORM: tf.constant(audio.samples)})
+            note = f"\t({'; '.join(audio.notes)})" if audio.notes else ""
+            lines.append(f"{name}\t{out['transcript'].numpy().decode()}{note}")
+        return lines
+
+    # === Run directory ===
+
+    def train(self, config, run_dir, *, profile="custom", verbose=None):
+        self._run_dir = Path(run_dir)
+        return super().train(config, run_dir, profile=profile, verbose=verbose)
+
+    def evaluate_run(self, run_dir):
+        self._run_dir = Path(run_dir)
+        return super().evaluate_run(run_dir)
+
+    def export_run(self, run_dir):
+        self._run_dir = Path(run_dir)
+        return super().export_run(run_dir)
+
+
+def _energy(features, fc: FeatureConfig) -> np.ndarray:
+    """A loudness curve: c0 for MFCCs, the mean log-mel otherwise."""
+    return features[:, 0] if fc.kind == "mfcc" else features[:, : fc.static_dim].mean(1)
+
+
+def _save_gmm(gmm: WordHMMs, path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    gmm.save(tmp)
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(json.dumps({"seconds": seconds}) + "\n")
+
+
+def _frame_dataset(features, alignments, config, *, shuffle):
+    """Batches of (spliced frames, state) from every frame of every utterance."""
+    c = config.context
+    padded, centres, labels, offset = [], [], [], 0
+    for f, a in zip(features, alignments):
+        padded.append(
+            np.concatenate([np.repeat(f[:1], c, 0), f, np.repeat(f[-1:], c, 0)])
+        )
+        centres.append(offset + c + np.arange(len(f)))
+        labels.append(a)
+        offset += len(f) + 2 * c
+    frames = tf.constant(np.concatenate(padded).astype(np.float32))
+    window = tf.range(-c, c + 1)
+    ds = tf.data.Dataset.from_tensor_slices(
+        (
+            np.concatenate(centres).astype(np.int32),
+            np.concatenate(labels).astype(np.int32),
+        )
+    )
+    if shuffle:
+        ds = ds.shuffle(len(ds), seed=config.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(config.batch_size)
+    ds = ds.map(
+        lambda i, y: (tf.gather(frames, i[:, None] + window[None]), y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+APP = AsrApp()

@@ -1,0 +1,113 @@
+"""The hybrid acoustic model and the in-graph recognizer of the ASR app.
+
+The network (an MLP over spliced frames, ``dltoolkit.models`` ``mlp``) predicts
+the acoustic state of the centre frame; its log-posteriors minus the log state
+priors are scaled likelihoods ``log p(x|s) + const`` that replace the GMM
+scores in the decoding graph (Bourlard & Morgan's hybrid NN/HMM).
+
+References:
+    Bourlard, H. and Morgan, N. (1994). Connectionist Speech Recognition: A
+    Hybrid Approach. Kluwer. Course slides "Automatic Speech Recognition".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from dltoolkit.audio.features import compute_features
+from dltoolkit.hmm.graph import DecodingGraph, path_words, viterbi_beam
+from dltoolkit.models import get_builder
+
+WAVEFORM = "waveform"
+_EPS = 1e-8
+
+
+def splice(features, context: int):
+    """``(T, D)`` -> ``(T, 2 * context + 1, D)``: each frame with its neighbours
+    (edges repeat the first and last frames)."""
+    features = tf.convert_to_tensor(features)
+    padded = tf.concat(
+        [
+            tf.repeat(features[:1], context, axis=0),
+            features,
+            tf.repeat(features[-1:], context, axis=0),
+        ],
+        axis=0,
+    )
+    return tf.signal.frame(padded, 2 * context + 1, 1, axis=0)
+
+
+def build_hybrid(config, feature_dim: int, n_states: int):
+    """The frame classifier: spliced frames -> acoustic state posteriors."""
+    return get_builder("mlp")(
+        (2 * config.context + 1, feature_dim),
+        n_states,
+        hidden_units=tuple(config.hidden_units),
+        dropout=config.dropout,
+        batch_norm=config.batch_norm,
+        name="hybrid",
+    )
+
+
+def log_priors(alignments, n_states: int) -> np.ndarray:
+    """``log P(s)`` from aligned frame counts (add-one smoothed)."""
+    counts = np.bincount(np.concatenate(alignments), minlength=n_states) + 1.0
+    return np.log(counts / counts.sum()).astype(np.float32)
+
+
+class Recognizer(tf.Module):
+    """Waveform -> transcript, all in TensorFlow: features, network, Viterbi.
+
+    Args:
+        model: the hybrid network.
+        graph: the decoding graph (lexicon + bigram LM).
+        priors: ``(A,)`` log state priors.
+        feature_config: the :class:`FeatureConfig` of training.
+        context: frames of context on each side.
+        beam: Viterbi beam width or None.
+    """
+
+    def __init__(
+        self, model, graph: DecodingGraph, priors, feature_config, context, beam=None
+    ):
+        super().__init__(name="recognizer")
+        self.model = model
+        self.feature_config = feature_config
+        self.context = int(context)
+        self.beam = beam
+        self.log_priors = tf.constant(priors, tf.float32)
+        self.graph = graph
+        self.words = tf.constant(list(graph.words))
+        self.units = tf.constant(np.maximum(graph.state_units, 0), tf.int32)
+        self.recognize = tf.function(
+            self._recognize,
+            input_signature=[tf.TensorSpec([None], tf.float32, name=WAVEFORM)],
+        )
+        self.scores = tf.function(
+            self._scores,
+            input_signature=[tf.TensorSpec([None, None], tf.float32)],
+        )
+
+    def _scores(self, features):
+        """Scaled log-likelihoods ``(T, A)`` of one utterance's features."""
+        posteriors = self.model(splice(features, self.context), training=False)
+        return tf.math.log(tf.cast(posteriors, tf.float32) + _EPS) - self.log_priors
+
+    def _recognize(self, waveform):
+        features = compute_features(waveform, self.feature_config)
+        em = self.graph.emissions(self._scores(features))  # (T + 1, G)
+        path, score = viterbi_beam(
+            self.graph.log_startprob,
+            self.graph.log_transmat,
+            em[None],
+            beam=self.beam,
+        )
+        path = path[0]
+        words = tf.gather(self.words, path_words(path, self.graph.word_entry))
+        return {
+            "transcript": tf.strings.reduce_join(words, separator=" "),
+            "words": words,
+            "score": score[0],
+            "frame_states": tf.gather(self.units, path[:-1]),  # acoustic state
+        }
