@@ -146,8 +146,8 @@ class AppHyperModel(kt.HyperModel):
                 )
             )
         history = model.fit(
-            self.pipes.train,
-            validation_data=self.pipes.val,
+            pipes.train,
+            validation_data=pipes.val,
             epochs=epochs or config.epochs,
             initial_epoch=kwargs.get("initial_epoch", 0),  # Hyperband brackets
             callbacks=callbacks,
