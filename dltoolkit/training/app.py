@@ -122,6 +122,10 @@ class App:
         """Runs the export on raw ``inputs``; returns one output line each."""
         raise NotImplementedError
 
+    def extra_train_seconds(self, config, data) -> float:
+        """Training time spent outside the Keras fit (e.g. a GMM-HMM stage)."""
+        return 0.0
+
     # === Flow ===
 
     def resolve(self, profile: str, overrides=()):
@@ -234,7 +238,9 @@ class App:
         state = runner.read_state(run_dir)
         metrics = {
             **evaluation.metrics,
-            "train_seconds": round(state["train_seconds"], 2),
+            "train_seconds": round(
+                state["train_seconds"] + self.extra_train_seconds(config, data), 2
+            ),
             "epochs": state["epochs"],
             "profile": profile,
         }
