@@ -81,6 +81,7 @@ def train_classifier(config, data, directory: Path | None, verbose=0) -> keras.M
     val = make_pipeline(data.val, shuffle=False, **kwargs)
 
     def build():
+        keras.utils.set_random_seed(config.seed)
         return get_builder("lenet5")(
             shape,
             len(data.class_names),
