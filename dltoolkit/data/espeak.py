@@ -4,6 +4,12 @@ The ``espeakng-loader`` wheel ships ``libespeak-ng`` and its voice data; this
 module drives the C API in synchronous mode (``AUDIO_OUTPUT_SYNCHRONOUS``), so
 samples arrive through a callback on the calling thread: int16 at 22,050 Hz.
 
+eSpeak NG keeps state across calls (pitch flutter, random noise), so the same
+request gives slightly different samples depending on what was spoken before.
+:func:`synthesize_many` makes every request start from the same state: a
+worker process (no TensorFlow, one thread) initializes the library once and
+forks a child per request, which seeds eSpeak's random generators and speaks.
+
 References:
     eSpeak NG, ``speak_lib.h``: https://github.com/espeak-ng/espeak-ng
 """
@@ -12,6 +18,11 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import json
+import os
+import struct
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -63,6 +74,7 @@ class Synthesizer:
             ctypes.c_void_p,
             ctypes.c_void_p,
         ]
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         lib.espeak_Info.argtypes = [ctypes.c_void_p]
         lib.espeak_Info.restype = ctypes.c_char_p
         data_path = espeakng_loader.get_data_path().encode()
@@ -138,3 +150,82 @@ class Synthesizer:
 def get() -> Synthesizer:
     """The process's synthesizer (eSpeak NG is initialized once)."""
     return Synthesizer()
+
+
+# === Deterministic synthesis in a forking worker ===
+
+_SEED = 1
+
+
+def _speak_in_child(synth: Synthesizer, request: dict) -> bytes:
+    """Forks; the child seeds the generators and speaks ``request``."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: a copy of the freshly initialized library
+        os.close(read_fd)
+        status = 0
+        try:
+            ctypes.CDLL("libc.so.6").srand(_SEED)
+            synth._lib.espeak_ng_SetRandSeed(ctypes.c_long(_SEED))
+            pcm = synth.synthesize(**request).tobytes()
+            payload = struct.pack("<q", len(pcm)) + pcm
+        except Exception as err:  # reported to the parent, never raised here
+            message = str(err).encode()
+            payload = struct.pack("<q", -len(message) - 1) + message
+            status = 1
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(payload)
+        os._exit(status)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    return data
+
+
+def _worker() -> None:
+    """Reads a JSON list of requests on stdin; writes framed int16 samples."""
+    requests = json.loads(sys.stdin.buffer.read())
+    synth = Synthesizer()
+    out = sys.stdout.buffer
+    out.write(struct.pack("<q", synth.sample_rate))
+    for request in requests:
+        out.write(_speak_in_child(synth, request))
+    out.flush()
+
+
+def synthesize_many(requests: list[dict]) -> tuple[int, list[np.ndarray]]:
+    """Speaks each request (keyword arguments of :meth:`Synthesizer.synthesize`)
+    from the same initial state, so the samples depend on the request only.
+
+    Returns:
+        ``(sample_rate, [int16 samples per request])``.
+
+    Raises:
+        DataError: the worker failed or eSpeak NG refused a request.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "dltoolkit.data.espeak"],
+        input=json.dumps(requests).encode(),
+        capture_output=True,
+        check=False,
+    )
+    data = proc.stdout
+    if proc.returncode != 0 or len(data) < 8:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise DataError(f"eSpeak NG worker failed: {tail[0]}")
+    rate = struct.unpack_from("<q", data, 0)[0]
+    pos, out = 8, []
+    for _ in requests:
+        (n,) = struct.unpack_from("<q", data, pos)
+        pos += 8
+        if n < 0:
+            message = data[pos : pos - n - 1].decode(errors="replace")
+            raise DataError(message)
+        out.append(np.frombuffer(data[pos : pos + n], dtype=np.int16).copy())
+        pos += n
+    return rate, out
+
+
+if __name__ == "__main__":
+    _worker()

@@ -69,7 +69,8 @@ VARIANTS = {
     "test": ("m3", "f2", "klatt3"),
 }
 SNRS_DB = (None, 30.0, 20.0, 15.0)  # None: clean
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+_CHUNK = 200  # utterances per synthesis worker
 
 
 @dataclasses.dataclass
@@ -143,17 +144,9 @@ def _pink_noise(n: int, rng) -> np.ndarray:
     return np.fft.irfft(spectrum, n)
 
 
-def _render(spec: dict, rng, synth) -> np.ndarray:
-    """Speaks ``spec`` and adds its silences and noise: float32 at 16 kHz."""
-    pcm = synth.synthesize(
-        spec["text"],
-        voice=f"{spec['accent']}+{spec['variant']}",
-        rate=spec["rate"],
-        pitch=spec["pitch"],
-        pitch_range=spec["pitch_range"],
-        word_gap=spec["word_gap"],
-    )
-    speech = resample(pcm.astype(np.float32) / 32768.0, synth.sample_rate, SAMPLE_RATE)
+def _render(spec: dict, rng, pcm, source_rate: int) -> np.ndarray:
+    """Adds silences and noise to the speech of ``spec``: float32 at 16 kHz."""
+    speech = resample(pcm.astype(np.float32) / 32768.0, source_rate, SAMPLE_RATE)
     peak = float(np.max(np.abs(speech))) if len(speech) else 0.0
     if peak == 0.0:
         raise DataError(f"eSpeak NG produced silence for {spec}")
@@ -190,22 +183,41 @@ def synthesize_split(
         raise ConfigError(
             f"split must be one of {tuple(VARIANTS)}. Received: {split!r}"
         )
-    synth = espeak.get()
     split_id = tuple(VARIANTS).index(split)
-    items = range(size)
+    out = []
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        items = tqdm(items, desc=f"synthesizing {split}", unit="utt", leave=False)
-    out = []
-    for i in items:
-        rng = np.random.default_rng([seed, split_id, i, GENERATOR_VERSION])
-        spec = _draw(rng, split, isolated_fraction, max_digits)
-        samples = _render(spec, rng, synth)
-        info = {k: v for k, v in spec.items() if k != "text"}
-        speaker = f"{spec['accent']}+{spec['variant']}"
-        out.append(Utterance(samples, spec["text"], speaker, info))
+        bar = tqdm(total=size, desc=f"synthesizing {split}", unit="utt", leave=False)
+    for start in range(0, size, _CHUNK):
+        items = range(start, min(size, start + _CHUNK))
+        rngs = [
+            np.random.default_rng([seed, split_id, i, GENERATOR_VERSION]) for i in items
+        ]
+        specs = [_draw(rng, split, isolated_fraction, max_digits) for rng in rngs]
+        rate, speech = espeak.synthesize_many([_request(s) for s in specs])
+        for rng, spec, pcm in zip(rngs, specs, speech):
+            samples = _render(spec, rng, pcm, rate)
+            info = {k: v for k, v in spec.items() if k != "text"}
+            speaker = f"{spec['accent']}+{spec['variant']}"
+            out.append(Utterance(samples, spec["text"], speaker, info))
+        if bar is not None:
+            bar.update(len(items))
+    if bar is not None:
+        bar.close()
     return out
+
+
+def _request(spec: dict) -> dict:
+    return {
+        "text": spec["text"],
+        "voice": f"{spec['accent']}+{spec['variant']}",
+        "rate": spec["rate"],
+        "pitch": spec["pitch"],
+        "pitch_range": spec["pitch_range"],
+        "word_gap": spec["word_gap"],
+    }
 
 
 # === Cache ===

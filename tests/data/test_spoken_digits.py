@@ -1,0 +1,126 @@
+"""Spoken digits: the synthetic corpus, its cache, FSDD folders and TFDS."""
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from dltoolkit.data import spoken_digits
+from dltoolkit.data.spoken_digits import (
+    DIGIT_WORDS,
+    VARIANTS,
+    embedded_corpus,
+    synthesize_split,
+)
+from dltoolkit.data.spoken_digits_files import load_fsdd_folder, load_tfds_digits
+from dltoolkit.errors import ConfigError, DataError
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLTOOLKIT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_synthesis_is_deterministic_and_varied():
+    a = synthesize_split("train", 6, seed=3)
+    b = synthesize_split("train", 6, seed=3)
+    for x, y in zip(a, b):
+        assert x.text == y.text and x.speaker == y.speaker
+        np.testing.assert_array_equal(x.samples, y.samples)
+    c = synthesize_split("train", 6, seed=4)
+    assert [u.text for u in a] != [u.text for u in c]
+    for u in a:
+        assert 1 <= len(u.words) <= 7 and set(u.words) <= set(DIGIT_WORDS)
+        assert u.samples.dtype == np.float32 and np.abs(u.samples).max() <= 1.0
+        assert 0.3 < len(u.samples) / 16000 < 8  # 16 kHz, plausible durations
+        assert u.info["variant"] in VARIANTS["train"]
+    # Utterance i does not depend on how many come after it.
+    np.testing.assert_array_equal(
+        synthesize_split("train", 2, seed=3)[1].samples, a[1].samples
+    )
+
+
+def test_held_out_voices_and_cache(cache):
+    data = embedded_corpus({"train": 5, "val": 3, "test": 4}, seed=1, progress=False)
+    assert data.sizes == {"train": 5, "val": 3, "test": 4}
+    seen = {u.info["variant"] for u in data.train}
+    for split in ("val", "test"):
+        assert not seen & {u.info["variant"] for u in getattr(data, split)}
+    files = sorted((cache / "spoken_digits").glob("*.npz"))
+    assert len(files) == 3
+    again = embedded_corpus({"train": 5, "val": 3, "test": 4}, seed=1)
+    for x, y in zip(data.test, again.test):  # read back from the cache
+        assert x.text == y.text and x.info == y.info
+        np.testing.assert_allclose(x.samples, y.samples, atol=1 / 32767)
+    other = embedded_corpus({"train": 5, "val": 3, "test": 4}, seed=2)
+    assert len(list((cache / "spoken_digits").glob("*.npz"))) == 6
+    assert [u.text for u in other.train] != [u.text for u in data.train]
+
+
+def test_bad_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="split must be one of"):
+        synthesize_split("dev", 1)
+    with pytest.raises(ConfigError, match="max_digits must be in 1..7"):
+        embedded_corpus({"train": 1, "val": 1, "test": 1}, max_digits=9)
+
+
+def _wav(path, digit_rate=8000, seconds=0.3, channels=1):
+    t = np.arange(int(digit_rate * seconds)) / digit_rate
+    x = (0.3 * np.sin(2 * np.pi * 300 * t) * 32767).astype(np.int16)
+    if channels == 2:
+        x = np.stack([x, x // 2], axis=1)
+    wavfile.write(path, digit_rate, x)
+
+
+def test_fsdd_folder_layout(tmp_path):
+    for name in (
+        "3_jackson_0.wav",
+        "3_jackson_7.wav",
+        "7_nicolas_12.wav",
+        "0_theo_49.wav",
+    ):
+        _wav(tmp_path / name)
+    _wav(tmp_path / "9_yweweler_30.wav", channels=2)
+    _wav(tmp_path / "notes_1.wav")  # not FSDD's naming: ignored
+    (tmp_path / "README.md").write_text("hello")
+    data = load_fsdd_folder(tmp_path)
+    assert [u.text for u in data.test] == ["three"]
+    assert [u.text for u in data.val] == ["three"]
+    assert sorted(u.text for u in data.train) == ["nine", "seven", "zero"]
+    assert {u.speaker for u in data.train} == {"nicolas", "theo", "yweweler"}
+    assert all(len(u.samples) == 4800 for u in data.train)  # 8 kHz -> 16 kHz
+    stereo = next(u for u in data.train if u.text == "nine")
+    assert "2 channels averaged to mono" in stereo.info["notes"]
+    assert "1 other WAV files ignored" in data.source
+
+
+def test_fsdd_errors(tmp_path):
+    with pytest.raises(DataError, match="no such folder"):
+        load_fsdd_folder(tmp_path / "missing")
+    with pytest.raises(DataError, match="no FSDD recordings"):
+        load_fsdd_folder(tmp_path)
+    (tmp_path / "1_bob_20.wav").write_bytes(b"RIFF....WAVEjunk")
+    with pytest.raises(DataError, match="1_bob_20.wav: not a readable WAV file"):
+        load_fsdd_folder(tmp_path)
+
+
+def test_tfds_spoken_digit_by_name(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        data = load_tfds_digits("spoken_digit", data_dir=str(tmp_path))
+    utts = data.train + data.val + data.test
+    assert len(utts) == 6
+    assert all(u.text in DIGIT_WORDS and u.samples.dtype == np.float32 for u in utts)
+
+
+def test_tfds_errors(tmp_path):
+    with pytest.raises(DataError, match="is not in the TFDS data dir"):
+        load_tfds_digits("spoken_digit", data_dir=str(tmp_path))
+    with pytest.raises(DataError, match="Unknown spoken-digit TFDS dataset"):
+        load_tfds_digits("mnist", data_dir=str(tmp_path))
+
+
+def test_cache_dir_default(monkeypatch):
+    monkeypatch.delenv("DLTOOLKIT_CACHE", raising=False)
+    assert spoken_digits.cache_dir().parts[-2:] == (".cache", "dltoolkit")
