@@ -97,13 +97,18 @@ class AutoencodeConfig(TrainConfig):
     anomaly_class: int | None = 0
 
 
+# quick, measured on this 2-core machine while other jobs used the CPUs (load
+# average ~12): 400 s for the seven models (7 min wall, 63 s of CPU time);
+# test PSNR of masked digits 11.52 -> 15.70 dB, anomaly ROC AUC 1.000 (noise)
+# and 0.960 (held-out class 0), sparse mean activation 0.055 (rho 0.05; plain
+# 0.520), mean encoder Jacobian norm 0.83 contractive vs 5.11 plain.
 PROFILES = {
     "smoke": dict(epochs=1, batch_size=64, learning_rate=0.01),
     "quick": dict(
-        epochs=100,
-        batch_size=32,
-        learning_rate=0.003,
-        early_stopping_patience=15,
+        epochs=60,
+        batch_size=64,
+        learning_rate=0.005,
+        early_stopping_patience=10,
     ),
     "full": dict(
         epochs=400,
