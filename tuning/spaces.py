@@ -191,6 +191,27 @@ def gan_space(hp, config) -> dict:
     return _active(values)
 
 
+def asr_space(hp, config) -> dict:
+    """Features, word-HMM states and mixtures, the hybrid MLP, LM weight, penalty.
+
+    The objective is the validation WER (``val_wer``, logged by the app).
+    """
+    width = hp.Choice("hidden_width", [128, 256, 512, 1024], default=512)
+    depth = hp.Int("hidden_layers", 1, 3, default=2)
+    return {
+        "features": hp.Choice("features", ["mfcc", "logmel"], default="mfcc"),
+        "states_per_word": hp.Choice("states_per_word", [5, 8, 10], default=8),
+        "mixtures": hp.Choice("mixtures", [1, 2, 4, 8], default=4),
+        "context": hp.Int("context", 2, 8, default=5),
+        "hidden_units": (width,) * depth,
+        "dropout": round(hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.1), 2),
+        "lm_weight": hp.Float("lm_weight", 0.5, 8.0, sampling="log", default=1.0),
+        "insertion_penalty": hp.Float(
+            "insertion_penalty", -10.0, 5.0, step=2.5, default=0.0
+        ),
+    }
+
+
 ARCHITECTURE_SPACES = {
     "classify": classify_space,
     "sentiment": sentiment_space,
@@ -198,6 +219,7 @@ ARCHITECTURE_SPACES = {
     "captioning": captioning_space,
     "autoencode": autoencode_space,
     "gan": gan_space,
+    "asr": asr_space,
 }
 
 
