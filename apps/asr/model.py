@@ -20,6 +20,7 @@ from dltoolkit.hmm.graph import DecodingGraph, path_words, viterbi_beam
 from dltoolkit.models import get_builder
 
 WAVEFORM = "waveform"
+MIN_SAMPLES = 1600  # 0.1 s at 16 kHz
 _EPS = 1e-8
 
 
@@ -95,6 +96,10 @@ class Recognizer(tf.Module):
         return tf.math.log(tf.cast(posteriors, tf.float32) + _EPS) - self.log_priors
 
     def _recognize(self, waveform):
+        # Shorter input (empty included) is padded with silence to MIN_SAMPLES,
+        # enough frames for the silence model: it decodes as "" with a score.
+        short = tf.maximum(MIN_SAMPLES - tf.shape(waveform)[0], 0)
+        waveform = tf.pad(waveform, [[0, short]])
         features = compute_features(waveform, self.feature_config)
         em = self.graph.emissions(self._scores(features))  # (T + 1, G)
         path, score = viterbi_beam(

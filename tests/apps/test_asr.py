@@ -1,0 +1,227 @@
+"""The ASR app: smoke train, metrics against jiwer, export parity, bad input."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jiwer
+import keras_tuner as kt
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy.io import wavfile
+
+from apps.asr.app import APP
+from dltoolkit.audio import write_wav
+from dltoolkit.training.app import main
+from dltoolkit.training.runner import load_trained_model
+from tuning.spaces import search_space
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("asr_cache")
+    previous = os.environ.get("DLTOOLKIT_CACHE")
+    os.environ["DLTOOLKIT_CACHE"] = str(cache)
+    run_dir = tmp_path_factory.mktemp("asr_run")
+    config = APP.resolve("smoke")
+    metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
+    data = APP.load_data(config)
+    yield run_dir, config, metrics, data
+    if previous is None:
+        os.environ.pop("DLTOOLKIT_CACHE", None)
+    else:
+        os.environ["DLTOOLKIT_CACHE"] = previous
+
+
+def _rows(run_dir):
+    with open(run_dir / "test_transcripts.tsv", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def _serve(run_dir):
+    return tf.saved_model.load(str(run_dir / "export")).signatures["serving_default"]
+
+
+def test_train_writes_the_contract_files(run):
+    run_dir, _, metrics, data = run
+    for name in (
+        "metrics.json",
+        "report.md",
+        "history.csv",
+        "model.keras",
+        "gmm_hmm.npz",
+        "alignment.png",
+        "test_transcripts.tsv",
+        "export/saved_model.pb",
+    ):
+        assert (run_dir / name).exists(), name
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    for key in (
+        "wer",
+        "ser",
+        "isolated_accuracy",
+        "wer_gmm",
+        "wer_hybrid",
+        "train_seconds",
+    ):
+        assert isinstance(saved[key], (int, float)), key
+    assert saved["profile"] == "smoke" and saved["wer"] == saved["wer_hybrid"]
+    assert saved["train_seconds"] >= saved["gmm_seconds"] > 0
+    assert "val_wer" in (run_dir / "history.csv").read_text().splitlines()[0]
+    report = (run_dir / "report.md").read_text()
+    for section in (
+        "## Results by voice",
+        "## Results by voice variant",
+        "## Bad input",
+        "](alignment.png)",
+    ):
+        assert section in report
+    assert (run_dir / "alignment.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(_rows(run_dir)) == saved["test_utterances"] == len(data.corpus.test)
+
+
+def test_metrics_equal_jiwer_and_their_definitions(run):
+    run_dir, _, metrics, _ = run
+    rows = _rows(run_dir)
+    refs = [r["reference"] for r in rows]
+    for column, key in (("hybrid", "wer"), ("gmm", "wer_gmm")):
+        hyps = [r[column] for r in rows]
+        assert metrics[key] == round(jiwer.wer(refs, hyps), 4)
+    hyps = [r["hybrid"] for r in rows]
+    assert metrics["ser"] == round(np.mean([h != r for r, h in zip(refs, hyps)]), 4)
+    isolated = [h == r for r, h in zip(refs, hyps) if len(r.split()) == 1]
+    assert metrics["isolated_accuracy"] == round(float(np.mean(isolated)), 4)
+
+
+def test_export_in_fresh_process_equals_in_process(run, tmp_path):
+    """Loaded without dltoolkit, the export transcribes as the app does."""
+    run_dir, config, _, data = run
+    waves = [u.samples for u in data.corpus.test[:4]]
+    waves += [np.zeros(0, np.float32), np.zeros(8000, np.float32)]
+    np.savez(tmp_path / "waves.npz", *waves)
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        serve = tf.saved_model.load({str(run_dir / "export")!r}).signatures[
+            "serving_default"]
+        waves = np.load("waves.npz")
+        out = [serve(waveform=tf.constant(waves[f"arr_{{i}}"]))["transcript"]
+               .numpy().decode() for i in range(len(waves.files))]
+        assert "dltoolkit" not in sys.modules
+        json.dump(out, open("out.json", "w"))
+        """
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    rec = APP.recognizer(load_trained_model(run_dir), config, data)
+    expected = [
+        rec.recognize(tf.constant(w))["transcript"].numpy().decode() for w in waves
+    ]
+    assert out == expected
+    rows = _rows(run_dir)
+    assert out[:4] == [r["hybrid"] for r in rows[:4]]  # the evaluation's output
+
+
+def test_empty_and_silent_audio_have_defined_output(run):
+    run_dir, *_ = run
+    serve = _serve(run_dir)
+    for wave in (
+        np.zeros(0, np.float32),
+        np.zeros(3, np.float32),
+        np.zeros(16000, np.float32),
+    ):
+        out = serve(waveform=tf.constant(wave))
+        assert out["transcript"].dtype == tf.string
+        assert out["words"].shape[0] == len(out["transcript"].numpy().split())
+        assert np.isfinite(out["score"].numpy())
+
+
+def test_predict_reads_stereo_resampled_clipped_and_lying_wavs(run, tmp_path, capsys):
+    run_dir, _, _, data = run
+    speech = data.corpus.test[0].samples
+    write_wav(tmp_path / "plain.wav", speech)
+    pcm = (np.stack([speech, speech], 1) * 32767).astype(np.int16)
+    wavfile.write(tmp_path / "stereo.wav", 16000, pcm)
+    write_wav(tmp_path / "rate8k.wav", speech[::2], rate=8000)
+    write_wav(tmp_path / "clipped.wav", np.clip(speech * 20, -1, 1))
+    raw = bytearray((tmp_path / "plain.wav").read_bytes())
+    at = raw.find(b"data")
+    raw[at + 4 : at + 8] = (10**8).to_bytes(4, "little")
+    (tmp_path / "lying.wav").write_bytes(bytes(raw))
+    names = ["plain", "stereo", "rate8k", "clipped", "lying"]
+    lines = APP.predict(run_dir, [str(tmp_path / f"{n}.wav") for n in names])
+    fields = {n: line.split("\t") for n, line in zip(names, lines)}
+    assert len(fields["plain"]) == 2  # no notes on a clean 16 kHz mono file
+    assert fields["stereo"][1] == fields["plain"][1]  # two equal channels
+    assert fields["lying"][1] == fields["plain"][1]
+    assert "2 channels averaged to mono" in fields["stereo"][2]
+    assert "resampled from 8000 Hz to 16000 Hz" in fields["rate8k"][2]
+    assert "of samples clipped" in fields["clipped"][2]
+    assert "header claims more data" in fields["lying"][2]
+    wavfile.write(tmp_path / "empty.wav", 16000, np.zeros(0, np.int16))
+    code = main(
+        APP, ["predict", "--run-dir", str(run_dir), str(tmp_path / "empty.wav")]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "holds no audio samples" in err[0]
+
+
+def test_second_train_resumes_without_retraining(run):
+    run_dir, config, metrics, _ = run
+    before = (run_dir / "model.keras").stat().st_mtime
+    again = APP.train(config, run_dir, profile="smoke", verbose=0)
+    assert again["epochs"] == metrics["epochs"]
+    assert (run_dir / "model.keras").stat().st_mtime == before
+    assert again["wer"] == metrics["wer"]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("features=plp", "kind must be one of"),
+        ("color=red", "Unknown config key"),
+        ("mixtures=3", "mixtures must be a power of two"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path, capsys, override, message, run):
+    code = main(
+        APP,
+        ["train", "--profile", "smoke", "--run-dir", str(tmp_path), "--set", override],
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0]
+
+
+def test_asr_space_gives_config_overrides():
+    hp = kt.HyperParameters()
+    config = APP.resolve("smoke")
+    overrides = search_space("asr", hp, config)
+    for key in (
+        "features",
+        "states_per_word",
+        "mixtures",
+        "hidden_units",
+        "lm_weight",
+        "insertion_penalty",
+        "optimizer",
+        "learning_rate",
+    ):
+        assert key in overrides, key
+    resolved = type(config)(**{**config.__dict__, **overrides})
+    assert resolved.mixtures in (1, 2, 4, 8)
+    assert APP.objective == "val_wer"
