@@ -7,7 +7,15 @@ import importlib
 from dltoolkit.errors import ConfigError
 
 # Every app, in the order the demo runs them.
-APPS = ("classify", "sentiment", "translation", "gan", "autoencode", "captioning")
+APPS = (
+    "classify",
+    "sentiment",
+    "translation",
+    "gan",
+    "autoencode",
+    "captioning",
+    "asr",
+)
 
 
 def get_app(name: str):
