@@ -17,6 +17,7 @@ import dataclasses
 import datetime
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -153,8 +154,19 @@ class App:
     def train(
         self, config, run_dir: os.PathLike, *, profile: str = "custom", verbose=None
     ):
-        """The whole job: fit, evaluate, export, report. Returns the metrics."""
-        run_dir = Path(run_dir)
+        """The whole job: fit, evaluate, export, report. Returns the metrics.
+
+        Under ``strategy=multiworker`` every worker runs this; only the chief
+        writes ``run_dir``, the others a directory of their own
+        (:func:`runner.task_run_dir`).
+        """
+        run_dir, temporary = runner.task_run_dir(config, run_dir)
+        metrics = self._train(config, run_dir, profile, verbose)
+        if temporary:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        return metrics
+
+    def _train(self, config, run_dir: Path, profile: str, verbose):
         config_path = run_dir / CONFIG_FILE
         if config_path.is_file() and runner.read_state(run_dir)["epochs"] > 0:
             previous = load_config(self.config_cls, config_path)
@@ -319,7 +331,12 @@ def _parser(app: App) -> argparse.ArgumentParser:
     train.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
     )
-    train.add_argument("--strategy", default=None, help="default or mirrored")
+    train.add_argument(
+        "--strategy",
+        default=None,
+        help="default, mirrored (the GPUs of this machine) or multiworker "
+        "(the cluster in TF_CONFIG; see python -m dltoolkit.training.launch)",
+    )
     train.add_argument("--mixed-precision", action="store_true")
     train.add_argument("--jit-compile", action="store_true")
     evaluate = sub.add_parser("evaluate", help="recompute DIR/metrics.json")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import json
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,10 @@ from dltoolkit.errors import ConfigError, TrainingDiverged
 from dltoolkit.optim.config import make_optimizer
 from dltoolkit.training.config import write_text_atomic
 
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multiworker")
+# Where the non-chief workers of a multi-worker run write (default: a temp dir).
+WORKER_DIR_ENV = "DLTOOLKIT_WORKER_DIR"
+_MULTIWORKER: list = []  # the one MultiWorkerMirroredStrategy of this process
 HISTORY_FILE = "history.csv"
 STATE_FILE = "train_state.json"
 BEST_WEIGHTS = "checkpoints/best.weights.h5"
@@ -47,14 +52,113 @@ class FitResult:
 
 
 def get_strategy(name: str) -> tf.distribute.Strategy:
-    """Returns the tf.distribute strategy called ``name``."""
+    """Returns the tf.distribute strategy called ``name``.
+
+    ``"mirrored"``: every GPU of this machine (the CPU if none).
+    ``"multiworker"``: ``MultiWorkerMirroredStrategy`` over the cluster in
+    ``TF_CONFIG`` (one worker when it is unset). It must be created before
+    TensorFlow runs anything, so :meth:`App.train` asks for it first; it is
+    created once per process.
+    """
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if not _MULTIWORKER:
+            task = task_info()  # validates TF_CONFIG
+            try:
+                _MULTIWORKER.append(tf.distribute.MultiWorkerMirroredStrategy())
+                _patch_multiworker_log_reduction()
+            except (RuntimeError, ValueError) as err:
+                raise ConfigError(
+                    f"Cannot start the multi-worker strategy as {task['type']} "
+                    f"{task['index']}: {str(err).splitlines()[0]}"
+                ) from None
+        return _MULTIWORKER[0]
     raise ConfigError(
         f"Unknown strategy {name!r}. Valid strategies: {', '.join(STRATEGIES)}."
     )
+
+
+def _patch_multiworker_log_reduction() -> None:
+    """Works around Keras 3's reduction of step logs across workers.
+
+    Under ``MultiWorkerMirroredStrategy`` Keras reduces each step's logs with
+    ``strategy.reduce("MEAN", v, axis=0)``, which fails on the scalar loss and
+    metrics ("Invalid reduction dimension 0 for input with 0 dimensions"):
+    their mean over the replicas is what is meant. Other reductions (predict's
+    concatenation) are left to Keras.
+    """
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+    if getattr(original, "dltoolkit_patched", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and (
+            trainer._collective_all_reduce_multi_worker(strategy)
+        ):
+            return tree.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None), values
+            )
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.dltoolkit_patched = True
+    trainer.reduce_per_replica = reduce_per_replica
+
+
+def task_info(env=None) -> dict:
+    """This process's place in ``TF_CONFIG``: type, index, workers, is_chief.
+
+    The chief is the ``chief`` task if the cluster has one, else worker 0 (the
+    TensorFlow convention). No ``TF_CONFIG``: a lone chief.
+    """
+    env = os.environ if env is None else env
+    text = env.get("TF_CONFIG", "")
+    if not text:
+        return {"type": "worker", "index": 0, "workers": 1, "is_chief": True}
+    try:
+        tf_config = json.loads(text)
+        cluster, task = tf_config["cluster"], tf_config["task"]
+        kind, index = task["type"], int(task["index"])
+        cluster[kind][index]  # noqa: B018 - this task is in the cluster
+    except (ValueError, KeyError, TypeError, IndexError) as err:
+        raise ConfigError(
+            'TF_CONFIG must be JSON like {"cluster": {"worker": ["host:port", '
+            '...]}, "task": {"type": "worker", "index": 0}}; '
+            f"{type(err).__name__}: {err} in {text!r}"
+        ) from None
+    workers = sum(len(cluster.get(k, [])) for k in ("chief", "worker"))
+    is_chief = kind == "chief" or (
+        kind == "worker" and index == 0 and "chief" not in cluster
+    )
+    return {"type": kind, "index": index, "workers": workers, "is_chief": is_chief}
+
+
+def task_run_dir(config, run_dir: os.PathLike) -> tuple[Path, bool]:
+    """Where this process writes a run, and whether to delete it at the end.
+
+    Under ``multiworker`` only the chief writes ``run_dir`` (checkpoints,
+    exports, reports); the other workers, which compute the same model, write
+    to a directory of their own: ``$DLTOOLKIT_WORKER_DIR/<type>-<index>`` if
+    set (kept), else a temp dir named after ``run_dir`` (deleted when the run
+    ends, kept while it is interrupted, so a restarted worker resumes).
+    """
+    run_dir = Path(run_dir)
+    if config.strategy != "multiworker":
+        return run_dir, False
+    get_strategy("multiworker")  # before any other TensorFlow work
+    task = task_info()
+    if task["is_chief"]:
+        return run_dir, False
+    name = f"{task['type']}-{task['index']}"
+    if os.environ.get(WORKER_DIR_ENV):
+        return Path(os.environ[WORKER_DIR_ENV]) / name, False
+    key = hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "dltoolkit-workers" / key / name, True
 
 
 @contextlib.contextmanager
@@ -256,6 +360,9 @@ def fit(
             jit_compile=config.jit_compile,
         )
 
+    if config.strategy == "multiworker":
+        _local_symbolic_build(model)
+
     monitor = config.early_stopping_monitor if val_data is not None else "loss"
     mode = metric_direction(monitor)
     # The monitored values of the epochs already done, for a resumed run.
@@ -327,6 +434,39 @@ def fit(
         + "\n",
     )
     return FitResult(model, history, seconds, epochs, state["epochs"] > 0)
+
+
+def _local_symbolic_build(model: keras.Model) -> None:
+    """Works around Keras 3's symbolic build under MultiWorkerMirroredStrategy.
+
+    Before training, ``fit`` reduces a whole ``(x, y)`` batch of per-replica
+    values with ``strategy.reduce``, which the collective cross-device ops of
+    ``MultiWorkerMirroredStrategy`` cannot take ("Attempt to convert a value
+    (PerReplica...) to a Tensor"). The build only needs shapes and dtypes:
+    this builds from the local replica's batch instead.
+    """
+    import types
+
+    from keras.src import tree
+
+    strategy = model.distribute_strategy
+
+    def build(self, iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(
+                    lambda x: (
+                        strategy.experimental_local_results(x)[0]
+                        if isinstance(x, tf.distribute.DistributedValues)
+                        else x
+                    ),
+                    next(it),
+                )
+                break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = types.MethodType(build, model)
 
 
 def _save_model_atomic(model: keras.Model, path: Path) -> None:
