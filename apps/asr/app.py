@@ -30,7 +30,12 @@ from apps.asr import evaluation
 from apps.asr.model import WAVEFORM, Recognizer, build_hybrid, log_priors
 from dltoolkit.audio.features import FeatureConfig, compute_features
 from dltoolkit.audio.wav import read_wav
-from dltoolkit.data.spoken_digits import DIGIT_WORDS, cache_dir, embedded_corpus
+from dltoolkit.data.spoken_digits import (
+    DIGIT_WORDS,
+    GENERATOR_VERSION,
+    cache_dir,
+    embedded_corpus,
+)
 from dltoolkit.data.spoken_digits_files import load_fsdd_folder, load_tfds_digits
 from dltoolkit.errors import ConfigError, DataError
 from dltoolkit.hmm.graph import BigramLM
@@ -240,6 +245,7 @@ class AsrApp(App):
         )
         spec = {f: getattr(config, f) for f in fields}
         spec["source"] = data.corpus.source
+        spec["generator"] = GENERATOR_VERSION
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[
             :16
         ]

@@ -190,6 +190,10 @@ def bad_inputs(rec, utts) -> list[list[str]]:
             f"clipped x10: `{max(utts, key=lambda u: len(u.words)).text}`",
             np.clip(speech * 10, -1, 1),
         ),
+        (
+            "1 s of faint noise (-80 dBFS)",
+            rng.normal(0, 1e-4, 16000).astype(np.float32),
+        ),
         ("1 s of white noise", rng.normal(0, 0.1, 16000).astype(np.float32)),
     ]
     rows = []

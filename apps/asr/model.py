@@ -21,6 +21,9 @@ from dltoolkit.models import get_builder
 
 WAVEFORM = "waveform"
 MIN_SAMPLES = 1600  # 0.1 s at 16 kHz
+# Input whose peak stays below this (-60 dBFS) is silence: an empty transcript.
+# (Per-utterance CMVN would otherwise stretch its faint noise to speech level.)
+SILENCE_PEAK = 1e-3
 _EPS = 1e-8
 
 
@@ -110,6 +113,8 @@ class Recognizer(tf.Module):
         )
         path = path[0]
         words = tf.gather(self.words, path_words(path, self.graph.word_entry))
+        silent = tf.reduce_max(tf.abs(waveform)) < SILENCE_PEAK
+        words = tf.cond(silent, lambda: words[:0], lambda: words)
         return {
             "transcript": tf.strings.reduce_join(words, separator=" "),
             "words": words,

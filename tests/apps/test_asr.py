@@ -149,6 +149,9 @@ def test_empty_and_silent_audio_have_defined_output(run):
         assert out["transcript"].dtype == tf.string
         assert out["words"].shape[0] == len(out["transcript"].numpy().split())
         assert np.isfinite(out["score"].numpy())
+        assert out["transcript"].numpy() == b"" and out["words"].shape == (0,)
+    faint = np.random.default_rng(0).normal(0, 1e-4, 16000).astype(np.float32)
+    assert serve(waveform=tf.constant(faint))["transcript"].numpy() == b""
 
 
 def test_predict_reads_stereo_resampled_clipped_and_lying_wavs(run, tmp_path, capsys):
