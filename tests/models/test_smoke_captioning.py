@@ -43,11 +43,12 @@ def test_builds_trains_reloads_and_steps(name, form, tmp_path):
     assert probs.shape == (2, T, VOCAB)
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
 
-    if form in (FORMS[0], FORMS[-1]):  # the costly part, on two forms
+    if form == FORMS[0]:  # the costly parts on fewer forms
         loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=0)
         model.compile("adam", loss)
         y = np.roll(x["tokens"], -1, axis=1)
         assert np.isfinite(model.train_on_batch(x, y))
+    if form in (FORMS[0], FORMS[-1]):
         path = tmp_path / "m.keras"
         model.save(path)
         reloaded = keras.models.load_model(path)
