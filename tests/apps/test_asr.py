@@ -1,6 +1,7 @@
 """The ASR app: smoke train, metrics against jiwer, export parity, bad input."""
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -228,3 +229,15 @@ def test_asr_space_gives_config_overrides():
     resolved = type(config)(**{**config.__dict__, **overrides})
     assert resolved.mixtures in (1, 2, 4, 8)
     assert APP.objective == "val_wer"
+
+
+def test_beam_pruning_keeps_the_transcripts(run):
+    run_dir, config, _, data = run
+    model = load_trained_model(run_dir)
+    exact = APP.recognizer(model, config, data)
+    pruned = APP.recognizer(model, dataclasses.replace(config, beam=30.0), data)
+    for u in data.corpus.test[:3]:
+        wave = tf.constant(u.samples)
+        a, b = exact.recognize(wave), pruned.recognize(wave)
+        assert a["transcript"].numpy() == b["transcript"].numpy()
+        assert b["score"].numpy() == pytest.approx(a["score"].numpy(), rel=1e-5)

@@ -124,3 +124,12 @@ def test_tfds_errors(tmp_path):
 def test_cache_dir_default(monkeypatch):
     monkeypatch.delenv("DLTOOLKIT_CACHE", raising=False)
     assert spoken_digits.cache_dir().parts[-2:] == (".cache", "dltoolkit")
+
+
+def test_tfds_speech_commands_without_digit_labels_is_a_clear_error(tmp_path):
+    """TFDS's speech_commands folds the digit words into _unknown_."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=4):
+        with pytest.raises(DataError, match="has no digit labels"):
+            load_tfds_digits("speech_commands", data_dir=str(tmp_path))
