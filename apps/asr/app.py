@@ -116,7 +116,7 @@ PROFILES = {
         early_stopping_patience=0,
     ),
     # quick: see README for the measured run (time, wer, isolated accuracy).
-    "quick": dict(),
+    "quick": dict(train_size=1000),
     "full": dict(
         train_size=4000,
         val_size=300,

@@ -187,10 +187,22 @@ def _worker() -> None:
     """Reads a JSON list of requests on stdin; writes framed int16 samples."""
     requests = json.loads(sys.stdin.buffer.read())
     synth = Synthesizer()
+    synth.synthesize("zero")  # a fixed warm-up: lazily built tables now exist
+    # Voices are loaded in this process (once per voice, in a fixed order), so
+    # children do not read voice and dictionary files for every request.
+    order = sorted(range(len(requests)), key=lambda i: requests[i].get("voice", ""))
+    results = [b""] * len(requests)
+    loaded = None
+    for i in order:
+        voice = requests[i].get("voice", "en")
+        if voice != loaded:
+            synth._lib.espeak_SetVoiceByName(voice.encode())
+            loaded = voice
+        results[i] = _speak_in_child(synth, requests[i])
     out = sys.stdout.buffer
     out.write(struct.pack("<q", synth.sample_rate))
-    for request in requests:
-        out.write(_speak_in_child(synth, request))
+    for data in results:
+        out.write(data)
     out.flush()
 
 
