@@ -34,6 +34,7 @@ from dltoolkit.data.captions import (
     load_captions,
     make_pipeline,
 )
+from dltoolkit.data.images import decode_image
 from dltoolkit.data.scenes import names_objects_correctly
 from dltoolkit.errors import ConfigError, DataError
 from dltoolkit.metrics import corpus_bleu
@@ -136,8 +137,8 @@ PROFILES = {
         early_stopping_patience=0,
     ),
     "quick": dict(
-        train_images=6000,
-        epochs=12,
+        train_images=16000,
+        epochs=5,
         batch_size=64,
         encoder_activation="relu",
         units=256,
@@ -361,7 +362,11 @@ class CaptioningApp(App):
             if not path.is_file():
                 raise DataError(f"Image not found: {path}")
             blobs.append(path.read_bytes())
-        out = serve(**{SIGNATURE_INPUT: tf.constant(blobs)})
+        try:
+            out = serve(**{SIGNATURE_INPUT: tf.constant(blobs)})
+        except tf.errors.InvalidArgumentError:  # a known format, corrupt inside
+            bad = [n for n, b in zip(inputs, blobs) if not _decodes(b)]
+            raise DataError(f"Unreadable image: {', '.join(bad) or inputs}") from None
         status = [s.decode() for s in out["status"].numpy()]
         bad = [n for n, s in zip(inputs, status) if s != STATUS_OK]
         if bad:
@@ -375,6 +380,14 @@ class CaptioningApp(App):
 
 
 _SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
+
+
+def _decodes(blob: bytes) -> bool:
+    try:
+        decode_image(blob)
+        return True
+    except tf.errors.InvalidArgumentError:
+        return False
 
 
 def _images(split, config) -> np.ndarray:

@@ -201,6 +201,9 @@ def test_bad_and_odd_images_through_the_export(run, loaded):
     captions = dict(zip(odd, [c.decode() for c in out["caption"].numpy()]))
     for name in ("not an image", "empty"):
         assert status[name] == STATUS_NOT_IMAGE and captions[name] == ""
+    # A PNG signature with corrupt data: the documented decode error.
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        serve(images=tf.constant([odd["rgba"][:70]]))
     caption = APP.captioner(model, config, data, beam_width=config.beam_width)
     for name in ("grayscale", "rgba", "palette", "jpeg", "very large", "very small"):
         assert status[name] == STATUS_OK, name
@@ -223,6 +226,10 @@ def test_predict_and_its_errors(run, tmp_path, capsys):
     assert main(APP, ["predict", "--run-dir", str(run_dir), str(good), str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: Not an image (PNG, JPEG, GIF or BMP expected): {bad}"]
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[:60])  # a PNG signature, corrupt inside
+    assert main(APP, ["predict", "--run-dir", str(run_dir), str(good), str(cut)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: Unreadable image: {cut}"
     missing = tmp_path / "missing.png"
     assert main(APP, ["predict", "--run-dir", str(run_dir), str(missing)]) == 2
     assert capsys.readouterr().err.strip() == f"error: Image not found: {missing}"
