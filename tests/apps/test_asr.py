@@ -241,3 +241,23 @@ def test_beam_pruning_keeps_the_transcripts(run):
         a, b = exact.recognize(wave), pruned.recognize(wave)
         assert a["transcript"].numpy() == b["transcript"].numpy()
         assert b["score"].numpy() == pytest.approx(a["score"].numpy(), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_tuning_trial_reports_val_wer(run, tmp_path):
+    """One random-search trial on the smoke profile: its own GMM-HMM stage and
+    pipelines, scored by the validation WER the app logs."""
+    from tuning.runner import run_search
+
+    summary = run_search(
+        APP,
+        tuner_name="random",
+        max_trials=1,
+        directory=tmp_path / "search",
+        profile="smoke",
+        verbose=0,
+    )
+    assert summary["objective"] == "val_wer" and summary["direction"] == "min"
+    assert 0.0 <= summary["best_score"] <= 5.0
+    assert "wer" in summary["best_run_metrics"]
+    assert (tmp_path / "search" / "best" / "export" / "saved_model.pb").is_file()
