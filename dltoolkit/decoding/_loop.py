@@ -86,7 +86,13 @@ def step_caller(next_logits: Callable, has_state: bool):
     def call(ids, index, state):
         logits, new_state = next_logits(ids, index, state if has_state else None)
         if has_state:
-            new_state = tf.nest.map_structure(tf.convert_to_tensor, new_state)
+            # The state keeps its dtypes across steps: under mixed precision a
+            # step may return float16/bfloat16 for a float32 initial state.
+            new_state = tf.nest.map_structure(
+                lambda new, old: tf.cast(new, tf.convert_to_tensor(old).dtype),
+                new_state,
+                state,
+            )
         else:
             new_state = ()
         return tf.cast(logits, tf.float32), new_state
