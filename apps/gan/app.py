@@ -143,6 +143,12 @@ class GanApp(App):
             )
         if config.channels:
             data.channels = config.channels
+        if min(data.sizes["val"], data.sizes["test"]) < 2:
+            raise DataError(
+                f"{data.source} leaves {data.sizes['val']} validation and "
+                f"{data.sizes['test']} test images; the Fréchet distances fit "
+                "Gaussians to them and need at least 2 of each."
+            )
         if data.sizes["train"] < config.batch_size:
             raise DataError(
                 f"{data.source} has {data.sizes['train']} training images, fewer "

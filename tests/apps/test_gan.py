@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from apps.gan.app import APP
+from dltoolkit.errors import DataError
 from dltoolkit.training.app import main
 from dltoolkit.training.gan import seeded_noise
 from dltoolkit.training.runner import load_trained_model, read_history
@@ -183,6 +184,14 @@ def test_single_class_folder_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "at least 2 classes" in err[0]
     assert not (tmp_path / "r" / "model.keras").exists()
+
+
+def test_too_few_held_out_images_is_a_clear_error(tmp_path):
+    _write_images(tmp_path / "a", [(16, 16)] * 4, seed=1)
+    _write_images(tmp_path / "b", [(16, 16)] * 4, seed=2)
+    config = APP.resolve("smoke", [f"data={tmp_path}", "batch_size=2"])
+    with pytest.raises(DataError, match="need at least 2 of each"):
+        APP.load_data(config)
 
 
 def test_mixed_image_sizes_are_resized(tmp_path):
