@@ -182,6 +182,14 @@ def test_tsne_is_deterministic_with_a_seed():
     assert a.sigmas.shape == (40,) and np.all(a.sigmas > 0)
 
 
+def test_progress_bar_and_three_components(capsys):
+    X = np.random.default_rng(0).normal(size=(40, 6))
+    result = tsne(X, n_components=3, perplexity=5.0, n_iter=100, verbose=True)
+    assert result.embedding.shape == (40, 3)
+    err = capsys.readouterr().err
+    assert "tsne" in err and "100/100" in err and "kl=" in err
+
+
 @pytest.mark.slow
 def test_tsne_on_all_digits_within_001_of_scikit_learn(digits):
     X = digits[0]
