@@ -15,36 +15,34 @@ training transcripts, with LM weight and word-insertion penalty.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
-import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
 from apps.asr import evaluation
-from apps.asr.model import WAVEFORM, Recognizer, build_hybrid, log_priors
-from dltoolkit.audio.features import FeatureConfig, compute_features
+from apps.asr.model import WAVEFORM, Recognizer, build_hybrid
+from apps.asr.stage import (
+    AsrData,
+    Stage,
+    feature_config,
+    frame_dataset,
+    gmm_key,
+    make_stage,
+)
 from dltoolkit.audio.wav import read_wav
 from dltoolkit.data.spoken_digits import (
     DIGIT_WORDS,
-    GENERATOR_VERSION,
-    cache_dir,
     embedded_corpus,
 )
 from dltoolkit.data.spoken_digits_files import load_fsdd_folder, load_tfds_digits
 from dltoolkit.errors import ConfigError, DataError
 from dltoolkit.hmm.graph import BigramLM
-from dltoolkit.hmm.word_models import WordHMMs, train_word_hmms
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig
 from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
-
-GMM_FILE = "gmm_hmm.npz"
 
 
 @dataclasses.dataclass
@@ -115,7 +113,8 @@ PROFILES = {
         val_wer_size=8,
         early_stopping_patience=0,
     ),
-    # quick: see README for the measured run (time, wer, isolated accuracy).
+    # quick, measured on 2 busy CPU cores: 6.4 min from an empty cache; test
+    # (held-out voices) wer 0.0116, isolated accuracy 1.0, wer_gmm 0.0243.
     "quick": dict(train_size=1000),
     "full": dict(
         train_size=4000,
@@ -130,39 +129,19 @@ PROFILES = {
 }
 
 
-@dataclasses.dataclass
-class AsrData:
-    """The corpus, the LM, and the acoustic stages computed for configs."""
-
-    corpus: object
-    lm: BigramLM
-    words: tuple[str, ...]
-    stages: dict = dataclasses.field(default_factory=dict)
-    features: dict = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass
-class Stage:
-    """What the GMM-HMM stage gives the hybrid: features, models, alignments."""
-
-    feature_config: FeatureConfig
-    features: dict  # split -> list of (T, D) arrays
-    gmm: WordHMMs
-    alignments: dict  # train / val -> list of (T,) acoustic states
-    log_priors: np.ndarray
-    gmm_seconds: float
-
-
-def feature_config(config) -> FeatureConfig:
-    try:
-        return FeatureConfig(
-            kind=config.features,
-            num_mel_bins=config.num_mel_bins,
-            num_ceps=config.num_ceps,
-            deltas=config.deltas,
-        )
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+def check_config(config) -> None:
+    """Refuses bad acoustic settings before any work (ConfigError)."""
+    feature_config(config)
+    m = config.mixtures
+    if m < 1 or m & (m - 1):
+        raise ConfigError(f"mixtures must be a power of two. Received: mixtures={m}")
+    for key in ("states_per_word", "silence_states", "gmm_iterations", "val_wer_size"):
+        if getattr(config, key) < 1:
+            raise ConfigError(f"{key} must be >= 1. Received: {getattr(config, key)}")
+    if config.context < 0:
+        raise ConfigError(f"context must be >= 0. Received: {config.context}")
+    if config.beam is not None and config.beam <= 0:
+        raise ConfigError(f"beam must be > 0 or none. Received: {config.beam}")
 
 
 class AsrApp(App):
@@ -180,7 +159,7 @@ class AsrApp(App):
     # === Data and the GMM-HMM stage ===
 
     def load_data(self, config):
-        feature_config(config)
+        check_config(config)
         if config.data == "embedded":
             sizes = {
                 "train": config.train_size,
@@ -214,95 +193,13 @@ class AsrApp(App):
             f"({c.train[0].speaker})."
         )
 
-    def _features(self, data, fc: FeatureConfig) -> dict:
-        if fc not in data.features:
-            fn = tf.function(
-                lambda x: compute_features(x, fc),
-                input_signature=[tf.TensorSpec([None], tf.float32)],
-            )
-            data.features[fc] = {
-                split: [fn(u.samples).numpy() for u in getattr(data.corpus, split)]
-                for split in ("train", "val", "test")
-            }
-        return data.features[fc]
-
-    def _gmm_key(self, config, data) -> str:
-        fields = (
-            "data",
-            "train_size",
-            "val_size",
-            "test_size",
-            "isolated_fraction",
-            "seed",
-            "features",
-            "num_mel_bins",
-            "num_ceps",
-            "deltas",
-            "states_per_word",
-            "silence_states",
-            "mixtures",
-            "gmm_iterations",
-        )
-        spec = {f: getattr(config, f) for f in fields}
-        spec["source"] = data.corpus.source
-        spec["generator"] = GENERATOR_VERSION
-        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[
-            :16
-        ]
-
     def stage(self, config, data) -> Stage:
         """Features, trained GMM-HMMs, alignments and priors (cached)."""
-        key = self._gmm_key(config, data)
+        key = gmm_key(config, data)
         if key not in data.stages:
             with threadpool_limits(1, user_api="blas"):  # small matrices
-                data.stages[key] = self._make_stage(config, data)
+                data.stages[key] = make_stage(config, data, self._run_dir)
         return data.stages[key]
-
-    def _make_stage(self, config, data) -> Stage:
-        key = self._gmm_key(config, data)
-        fc = feature_config(config)
-        feats = self._features(data, fc)
-        texts = [u.text for u in data.corpus.train]
-        cached = cache_dir() / "asr" / f"gmm-{key}.npz"
-        local = self._run_dir / GMM_FILE if self._run_dir else None
-        path = next((p for p in (local, cached) if p and p.is_file()), None)
-        if path is not None:
-            gmm = WordHMMs.load(path)
-            seconds = float(
-                json.loads(path.with_suffix(".json").read_text())["seconds"]
-            )
-        else:
-            start = time.perf_counter()
-            energy = [_energy(f, fc) for f in feats["train"]]
-            print(
-                f"GMM-HMM: {len(texts)} utterances, {config.states_per_word} states "
-                f"per word, up to {config.mixtures} mixtures",
-                flush=True,
-            )
-            gmm, _ = train_word_hmms(
-                feats["train"],
-                texts,
-                DIGIT_WORDS,
-                states_per_word=config.states_per_word,
-                silence_states=config.silence_states,
-                mixtures=config.mixtures,
-                iterations=config.gmm_iterations,
-                seed=config.seed,
-                energy=energy,
-                progress=lambda s, ll: print(
-                    f"  Baum-Welch ({s}): log-likelihood {ll:,.0f}", flush=True
-                ),
-            )
-            seconds = time.perf_counter() - start
-        for p in (cached, local):
-            if p is not None and p != path:
-                _save_gmm(gmm, p, seconds)
-        align = {
-            "train": gmm.align(feats["train"], texts),
-            "val": gmm.align(feats["val"], [u.text for u in data.corpus.val]),
-        }
-        priors = log_priors(align["train"], gmm.n_states)
-        return Stage(fc, feats, gmm, align, priors, seconds)
 
     def extra_train_seconds(self, config, data) -> float:
         return self.stage(config, data).gmm_seconds
@@ -311,10 +208,10 @@ class AsrApp(App):
 
     def pipelines(self, config, data) -> Pipelines:
         st = self.stage(config, data)
-        train = _frame_dataset(
+        train = frame_dataset(
             st.features["train"], st.alignments["train"], config, shuffle=True
         )
-        val = _frame_dataset(
+        val = frame_dataset(
             st.features["val"], st.alignments["val"], config, shuffle=False
         )
         frames = sum(len(f) for f in st.features["train"])
@@ -322,8 +219,6 @@ class AsrApp(App):
 
     def build_model(self, config, data):
         st = self.stage(config, data)
-        if config.context < 0:
-            raise ConfigError(f"context must be >= 0. Received: {config.context}")
         return build_hybrid(config, st.feature_config.dim, st.gmm.n_states)
 
     def loss_and_metrics(self, config):
@@ -394,48 +289,6 @@ class AsrApp(App):
     def export_run(self, run_dir):
         self._run_dir = Path(run_dir)
         return super().export_run(run_dir)
-
-
-def _energy(features, fc: FeatureConfig) -> np.ndarray:
-    """A loudness curve: c0 for MFCCs, the mean log-mel otherwise."""
-    return features[:, 0] if fc.kind == "mfcc" else features[:, : fc.static_dim].mean(1)
-
-
-def _save_gmm(gmm: WordHMMs, path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    gmm.save(tmp)
-    tmp.replace(path)
-    path.with_suffix(".json").write_text(json.dumps({"seconds": seconds}) + "\n")
-
-
-def _frame_dataset(features, alignments, config, *, shuffle):
-    """Batches of (spliced frames, state) from every frame of every utterance."""
-    c = config.context
-    padded, centres, labels, offset = [], [], [], 0
-    for f, a in zip(features, alignments):
-        padded.append(
-            np.concatenate([np.repeat(f[:1], c, 0), f, np.repeat(f[-1:], c, 0)])
-        )
-        centres.append(offset + c + np.arange(len(f)))
-        labels.append(a)
-        offset += len(f) + 2 * c
-    frames = tf.constant(np.concatenate(padded).astype(np.float32))
-    window = tf.range(-c, c + 1)
-    ds = tf.data.Dataset.from_tensor_slices(
-        (
-            np.concatenate(centres).astype(np.int32),
-            np.concatenate(labels).astype(np.int32),
-        )
-    )
-    if shuffle:
-        ds = ds.shuffle(len(ds), seed=config.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(config.batch_size)
-    ds = ds.map(
-        lambda i, y: (tf.gather(frames, i[:, None] + window[None]), y),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 APP = AsrApp()

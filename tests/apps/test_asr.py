@@ -200,6 +200,8 @@ def test_second_train_resumes_without_retraining(run):
         ("features=plp", "kind must be one of"),
         ("color=red", "Unknown config key"),
         ("mixtures=3", "mixtures must be a power of two"),
+        ("context=-1", "context must be >= 0"),
+        ("beam=0", "beam must be > 0 or none"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, override, message, run):

@@ -1,0 +1,193 @@
+"""The ASR app's GMM-HMM stage: features, word HMMs, alignments, frame data."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from apps.asr.model import log_priors
+from dltoolkit.audio.features import FeatureConfig, compute_features
+from dltoolkit.data.spoken_digits import DIGIT_WORDS, GENERATOR_VERSION, cache_dir
+from dltoolkit.errors import ConfigError
+from dltoolkit.hmm.graph import BigramLM
+from dltoolkit.hmm.word_models import WordHMMs, train_word_hmms
+
+GMM_FILE = "gmm_hmm.npz"
+
+
+@dataclasses.dataclass
+class AsrData:
+    """The corpus, the LM, and the acoustic stages computed for configs."""
+
+    corpus: object
+    lm: BigramLM
+    words: tuple[str, ...]
+    stages: dict = dataclasses.field(default_factory=dict)
+    features: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Stage:
+    """What the GMM-HMM stage gives the hybrid: features, models, alignments."""
+
+    feature_config: FeatureConfig
+    features: dict  # split -> list of (T, D) arrays
+    gmm: WordHMMs
+    alignments: dict  # train / val -> list of (T,) acoustic states
+    log_priors: np.ndarray
+    gmm_seconds: float
+
+
+def feature_config(config) -> FeatureConfig:
+    """The FeatureConfig of an app config (ConfigError on bad values)."""
+    try:
+        return FeatureConfig(
+            kind=config.features,
+            num_mel_bins=config.num_mel_bins,
+            num_ceps=config.num_ceps,
+            deltas=config.deltas,
+        )
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def features_of(data, fc: FeatureConfig) -> dict:
+    """Features of every split for ``fc`` (computed once per data object)."""
+    if fc not in data.features:
+        fn = tf.function(
+            lambda x: compute_features(x, fc),
+            input_signature=[tf.TensorSpec([None], tf.float32)],
+        )
+        data.features[fc] = {
+            split: [
+                fn(u.samples).numpy()
+                for u in tqdm(
+                    getattr(data.corpus, split),
+                    desc=f"features {split}",
+                    unit="utt",
+                    leave=False,
+                )
+            ]
+            for split in ("train", "val", "test")
+        }
+    return data.features[fc]
+
+
+def gmm_key(config, data) -> str:
+    """The cache key of the GMM-HMM stage: corpus and acoustic settings."""
+    fields = (
+        "data",
+        "train_size",
+        "val_size",
+        "test_size",
+        "isolated_fraction",
+        "seed",
+        "features",
+        "num_mel_bins",
+        "num_ceps",
+        "deltas",
+        "states_per_word",
+        "silence_states",
+        "mixtures",
+        "gmm_iterations",
+    )
+    spec = {f: getattr(config, f) for f in fields}
+    spec["source"] = data.corpus.source
+    spec["generator"] = GENERATOR_VERSION
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def make_stage(config, data, run_dir: Path | None) -> Stage:
+    """Features, the GMM-HMMs (trained, or read from the run dir or the cache),
+    train and validation alignments, and state priors."""
+    key = gmm_key(config, data)
+    fc = feature_config(config)
+    feats = features_of(data, fc)
+    texts = [u.text for u in data.corpus.train]
+    cached = cache_dir() / "asr" / f"gmm-{key}.npz"
+    local = run_dir / GMM_FILE if run_dir else None
+    path = next((p for p in (local, cached) if p and p.is_file()), None)
+    if path is not None:
+        gmm = WordHMMs.load(path)
+        seconds = float(json.loads(path.with_suffix(".json").read_text())["seconds"])
+    else:
+        start = time.perf_counter()
+        energy = [energy_of(f, fc) for f in feats["train"]]
+        print(
+            f"GMM-HMM: {len(texts)} utterances, {config.states_per_word} states "
+            f"per word, up to {config.mixtures} mixtures",
+            flush=True,
+        )
+        gmm, _ = train_word_hmms(
+            feats["train"],
+            texts,
+            DIGIT_WORDS,
+            states_per_word=config.states_per_word,
+            silence_states=config.silence_states,
+            mixtures=config.mixtures,
+            iterations=config.gmm_iterations,
+            seed=config.seed,
+            energy=energy,
+            progress=lambda s, ll: print(
+                f"  Baum-Welch ({s}): log-likelihood {ll:,.0f}", flush=True
+            ),
+        )
+        seconds = time.perf_counter() - start
+    for p in (cached, local):
+        if p is not None and p != path:
+            _save_gmm(gmm, p, seconds)
+    align = {
+        "train": gmm.align(feats["train"], texts),
+        "val": gmm.align(feats["val"], [u.text for u in data.corpus.val]),
+    }
+    priors = log_priors(align["train"], gmm.n_states)
+    return Stage(fc, feats, gmm, align, priors, seconds)
+
+
+def energy_of(features, fc: FeatureConfig) -> np.ndarray:
+    """A loudness curve: c0 for MFCCs, the mean log-mel otherwise."""
+    return features[:, 0] if fc.kind == "mfcc" else features[:, : fc.static_dim].mean(1)
+
+
+def _save_gmm(gmm: WordHMMs, path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    gmm.save(tmp)
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(json.dumps({"seconds": seconds}) + "\n")
+
+
+def frame_dataset(features, alignments, config, *, shuffle):
+    """Batches of (spliced frames, state) from every frame of every utterance."""
+    c = config.context
+    padded, centres, labels, offset = [], [], [], 0
+    for f, a in zip(features, alignments):
+        padded.append(
+            np.concatenate([np.repeat(f[:1], c, 0), f, np.repeat(f[-1:], c, 0)])
+        )
+        centres.append(offset + c + np.arange(len(f)))
+        labels.append(a)
+        offset += len(f) + 2 * c
+    frames = tf.constant(np.concatenate(padded).astype(np.float32))
+    window = tf.range(-c, c + 1)
+    ds = tf.data.Dataset.from_tensor_slices(
+        (
+            np.concatenate(centres).astype(np.int32),
+            np.concatenate(labels).astype(np.int32),
+        )
+    )
+    if shuffle:
+        ds = ds.shuffle(len(ds), seed=config.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(config.batch_size)
+    ds = ds.map(
+        lambda i, y: (tf.gather(frames, i[:, None] + window[None]), y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
