@@ -1,0 +1,82 @@
+"""The GPU path on CPU: every app trains, evaluates and exports with
+``--mixed-precision --jit-compile`` (mixed_bfloat16 on CPU, XLA-compiled steps)."""
+
+import importlib
+import json
+import zipfile
+
+import keras
+import pytest
+
+from dltoolkit.training.app import main
+
+
+def _app(name):
+    try:
+        return importlib.import_module(f"apps.{name}.app").APP
+    except ModuleNotFoundError:
+        pytest.skip(f"apps/{name} does not exist (yet)")
+
+
+def _train(name, tmp_path, *overrides):
+    app = _app(name)
+    run_dir = tmp_path / name
+    argv = ["train", "--profile", "smoke", "--run-dir", str(run_dir)]
+    argv += ["--mixed-precision", "--jit-compile"]
+    for item in overrides:
+        argv += ["--set", item]
+    assert main(app, argv) == 0
+    return run_dir
+
+
+def _check_run(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    assert config["mixed_precision"] is True and config["jit_compile"] is True
+    with zipfile.ZipFile(run_dir / "model.keras") as archive:
+        model_config = archive.read("config.json").decode()
+    assert "mixed_bfloat16" in model_config  # the layers computed in bfloat16
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] >= 1
+    assert (run_dir / "export" / "saved_model.pb").is_file()
+    # The policy is restored for whatever runs next in the process.
+    assert keras.config.dtype_policy().name == "float32"
+    return metrics
+
+
+def test_classify_mlp_mixed_precision_and_xla(tmp_path):
+    metrics = _check_run(_train("classify", tmp_path, "model=mlp"))
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+
+
+# Found while writing these tests (reported, in the apps' own code):
+# autoencode: an add_loss term stays bfloat16 and Keras cannot sum it with the
+# float32 compiled loss; captioning: an XLA-compiled step fails at run time.
+KNOWN_BROKEN = {
+    "autoencode": "bfloat16 add_loss summed with the float32 loss",
+    "captioning": "XLA-compiled step fails (Graph execution error)",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(strict=True, reason=KNOWN_BROKEN[name])
+            if name in KNOWN_BROKEN
+            else (),
+        )
+        for name in (
+            "classify",
+            "sentiment",
+            "translation",
+            "asr",
+            "captioning",
+            "gan",
+            "autoencode",
+        )
+    ],
+)
+def test_every_app_smoke_profile_mixed_precision_and_xla(name, tmp_path):
+    _check_run(_train(name, tmp_path))
