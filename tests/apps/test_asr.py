@@ -263,3 +263,13 @@ def test_tuning_trial_reports_val_wer(run, tmp_path):
     assert 0.0 <= summary["best_score"] <= 5.0
     assert "wer" in summary["best_run_metrics"]
     assert (tmp_path / "search" / "best" / "export" / "saved_model.pb").is_file()
+
+
+def test_evaluate_and_export_commands_reuse_the_run(run, capsys):
+    run_dir, _, metrics, _ = run
+    assert main(APP, ["evaluate", "--run-dir", str(run_dir)]) == 0
+    again = json.loads((run_dir / "metrics.json").read_text())
+    assert again["wer"] == metrics["wer"] and again["wer_gmm"] == metrics["wer_gmm"]
+    assert main(APP, ["export", "--run-dir", str(run_dir)]) == 0
+    assert (run_dir / "export" / "saved_model.pb").is_file()
+    assert "GMM-HMM:" not in capsys.readouterr().out  # read from gmm_hmm.npz
