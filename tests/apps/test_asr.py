@@ -273,3 +273,28 @@ def test_evaluate_and_export_commands_reuse_the_run(run, capsys):
     assert main(APP, ["export", "--run-dir", str(run_dir)]) == 0
     assert (run_dir / "export" / "saved_model.pb").is_file()
     assert "GMM-HMM:" not in capsys.readouterr().out  # read from gmm_hmm.npz
+
+
+@pytest.mark.slow
+def test_trains_on_an_fsdd_folder(run, tmp_path):
+    """The real-data path end to end: FSDD file names, 8 kHz audio, its split."""
+    from dltoolkit.data.spoken_digits import DIGIT_WORDS
+
+    _, _, _, data = run
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    utts = data.corpus.train + data.corpus.test
+    isolated = [u for u in utts if len(u.words) == 1 and u.text != "oh"]
+    for k, u in enumerate(isolated):
+        digit = DIGIT_WORDS.index(u.text)  # FSDD has no "oh"
+        index = (0, 7, 20)[k % 3]  # test, val, train
+        write_wav(
+            folder / f"{digit}_{u.speaker.replace('+', '-')}_{index}.wav",
+            u.samples[::2],
+            rate=8000,
+        )
+    run_dir = tmp_path / "run"
+    config = APP.resolve("smoke", [f"data={folder}"])
+    metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
+    assert 0.0 <= metrics["wer"] and metrics["test_utterances"] > 0
+    assert "FSDD folder" in (run_dir / "report.md").read_text()
