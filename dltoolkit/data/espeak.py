@@ -8,7 +8,8 @@ eSpeak NG keeps state across calls (pitch flutter, random noise), so the same
 request gives slightly different samples depending on what was spoken before.
 :func:`synthesize_many` makes every request start from the same state: a
 worker process (no TensorFlow, one thread) initializes the library once and
-forks a child per request, which seeds eSpeak's random generators and speaks.
+forks a child per request, which seeds eSpeak's random generators and speaks
+(POSIX only: the worker needs ``os.fork``).
 
 References:
     eSpeak NG, ``speak_lib.h``: https://github.com/espeak-ng/espeak-ng
@@ -17,6 +18,7 @@ References:
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import functools
 import json
 import os
@@ -165,7 +167,7 @@ def _speak_in_child(synth: Synthesizer, request: dict) -> bytes:
         os.close(read_fd)
         status = 0
         try:
-            ctypes.CDLL("libc.so.6").srand(_SEED)
+            ctypes.CDLL(ctypes.util.find_library("c")).srand(_SEED)
             synth._lib.espeak_ng_SetRandSeed(ctypes.c_long(_SEED))
             pcm = synth.synthesize(**request).tobytes()
             payload = struct.pack("<q", len(pcm)) + pcm
