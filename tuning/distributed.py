@@ -116,6 +116,7 @@ def _quiet_condition_protos() -> None:
 def _make_servicer(oracle, log: TrialLog, *, parallel: int):
     from keras_tuner.src import protos
     from keras_tuner.src.distribute.oracle_chief import OracleServicer
+    from keras_tuner.src.engine.oracle import LOCKS
 
     class Servicer(OracleServicer):
         """keras-tuner's servicer, recording who runs what, printing progress."""
@@ -137,6 +138,11 @@ def _make_servicer(oracle, log: TrialLog, *, parallel: int):
 
         def EndTrial(self, request, context):
             response = super().EndTrial(request, context)
+            # keras-tuner saves the oracle before it drops the ended trial from
+            # the ongoing ones (its tuners save again after); without this, a
+            # resumed search would run the last trial again.
+            with LOCKS[oracle]:
+                oracle.save()
             trial_id = request.trial.trial_id
             log.end(trial_id)
             trial = oracle.trials[trial_id]

@@ -106,6 +106,16 @@ def test_chief_and_two_workers_split_trials_and_survive_a_killed_worker(tmp_path
     # The progress line after each trial, with a time estimate.
     assert "[tuning] trial 6/6 done" in chief_output
     assert "left (" in chief_output
+    # The chief's saved state has no trial left running: resuming the search
+    # in one process (same settings) runs nothing again.
+    oracle = json.loads((directory / "search" / "oracle.json").read_text())
+    assert oracle["ongoing_trials"] == {} and oracle["retry_queue"] == []
+    trial_files = sorted((directory / "search").glob("trial_*/trial.json"))
+    mtimes = [p.stat().st_mtime_ns for p in trial_files]
+    argv = cmd[cmd.index("classify") :]
+    cut = argv.index("--workers")
+    assert main(argv[:cut] + argv[cut + 2 :]) == 0
+    assert [p.stat().st_mtime_ns for p in trial_files] == mtimes
     # Both workers asked the chief over gRPC: their logs end when it stopped.
     assert (
         "worker0: no trials left" in (directory / "workers" / "worker0.log").read_text()
