@@ -314,21 +314,8 @@ def captioner_step_fn(model: keras.Model):
         decoder = model.get_layer("decoder")
     except ValueError:
         decoder = None
-    if isinstance(decoder, keras.Model):  # transformer
-        length = decoder.inputs[0].shape[1]
-        to_logits = logits_reader(decoder.get_layer("predictions"))
-
-        def encode(images):
-            memory = encoder(tf.convert_to_tensor(images), training=False)
-            return {"memory": memory}
-
-        def next_logits(ids, index, state):
-            tokens = fit_length(ids, length)  # (B', T)
-            probs = decoder([tokens, state["memory"]], training=False)
-            return to_logits(tf.gather(probs, index - 1, axis=1)), state
-
-        return encode, next_logits
-
+    if isinstance(decoder, keras.Model):
+        return _transformer_step_fn(encoder, decoder)
     embedding = model.get_layer("token_embedding")
     cell = decoder.cell
     attention = isinstance(cell, BahdanauAttentionCell)
@@ -362,6 +349,23 @@ def captioner_step_fn(model: keras.Model):
         return dense_logits(head, output), state
 
     return encode, next_logits
+
+
+def _transformer_step_fn(encoder, decoder):
+    """The transformer decoder reruns on the buffer and reads position index - 1."""
+    length = decoder.inputs[0].shape[1]
+    to_logits = logits_reader(decoder.get_layer("predictions"))
+
+    def encode_image(images):
+        memory = encoder(tf.convert_to_tensor(images), training=False)
+        return {"memory": memory}
+
+    def transformer_logits(ids, index, state):
+        tokens = fit_length(ids, length)  # (B', T)
+        probs = decoder([tokens, state["memory"]], training=False)
+        return to_logits(tf.gather(probs, index - 1, axis=1)), state
+
+    return encode_image, transformer_logits
 
 
 def attention_weights(model: keras.Model, images, token_ids):
