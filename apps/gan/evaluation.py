@@ -62,7 +62,7 @@ def real_images(dataset, config, channels: int, limit: int | None = None):
 
 
 def train_classifier(config, data, directory: Path | None, verbose=0) -> keras.Model:
-    """LeNet-5 (ReLU, He, light augmentation) trained on the real training split.
+    """LeNet-5 (ReLU, He initialization) trained on the real training split.
 
     Trained in ``directory`` (resumable; a finished one is loaded), or in a
     temporary directory when None (tuning trials).
