@@ -198,6 +198,9 @@ def test_tsne_on_all_digits_within_001_of_scikit_learn(digits):
     t_ours = trustworthiness(X, ours.embedding, n_neighbors=5)
     t_ref = trustworthiness(X, ref, n_neighbors=5)
     assert abs(t_ours - t_ref) <= 0.01, (t_ours, t_ref)
+    tf_run = tsne(X, perplexity=30.0, random_state=0, backend="tensorflow")
+    t_tf = trustworthiness(X, tf_run.embedding, n_neighbors=5)
+    assert abs(t_tf - t_ref) <= 0.01, (t_tf, t_ref)
 
 
 # === Bad input ===
