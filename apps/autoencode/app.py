@@ -102,6 +102,9 @@ class AutoencodeConfig(TrainConfig):
 # test PSNR of masked digits 11.52 -> 15.70 dB, anomaly ROC AUC 1.000 (noise)
 # and 0.960 (held-out class 0), sparse mean activation 0.055 (rho 0.05; plain
 # 0.520), mean encoder Jacobian norm 0.83 contractive vs 5.11 plain.
+# full, same conditions (run at low priority): 1184 s (20 min wall, 4 min of
+# CPU time); PSNR 11.52 -> 16.22 dB, anomaly AUC 1.000 / 0.992, sparse mean
+# activation 0.053 (plain 0.504), Jacobian norm 0.66 vs 6.60.
 PROFILES = {
     "smoke": dict(epochs=1, batch_size=64, learning_rate=0.01),
     "quick": dict(
