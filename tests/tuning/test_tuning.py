@@ -19,10 +19,25 @@ def _trial_dirs(directory):
     return sorted(p.name for p in (directory / "search").glob("trial_*"))
 
 
-def test_two_trials_then_resume(tmp_path):
+def test_two_trials_then_resume(tmp_path, capsys):
     kwargs = dict(tuner_name="random", directory=tmp_path, profile="smoke", verbose=0)
     summary = run_search(APP, max_trials=2, **kwargs)
     assert summary["completed_trials"] == 2
+    # A progress line after each trial.
+    out = capsys.readouterr().out
+    assert "[tuning] trial 1/2 done (trial 0: val_accuracy=" in out
+    assert "; best val_accuracy so far: " in out and "left (1 trials)" in out
+    assert "[tuning] trial 2/2 done" in out and "no trials left" in out
+    # report.md: the best trial, its retrained run, every trial, the plot.
+    report = (tmp_path / "report.md").read_text()
+    assert "# Tuning classify: random search" in report
+    assert f"Trial {summary['best_trial']}: val_accuracy = " in report
+    assert "| trial | trial_id | status | score | worker | seconds |" in report
+    assert report.count("| COMPLETED |") == 2
+    assert "![trials](trials.png)" in report and "best/report.md" in report
+    log = json.loads((tmp_path / "trial_log.json").read_text())
+    assert sorted(log) == ["0", "1"]
+    assert all(e["worker"] == "tuner0" and e["seconds"] > 0 for e in log.values())
     assert _trial_dirs(tmp_path) == ["trial_0", "trial_1"]
     with open(tmp_path / "trials.csv") as f:
         rows = list(csv.DictReader(f))
@@ -38,10 +53,17 @@ def test_two_trials_then_resume(tmp_path):
         p: p.stat().st_mtime_ns for p in (tmp_path / "search").rglob("trial.json")
     }
 
-    # The same command again: nothing reruns.
+    assert [r["worker"] for r in rows] == ["tuner0", "tuner0"]
+
+    # The same command again: nothing reruns; the report is written again.
+    (tmp_path / "report.md").unlink()
     again = run_search(APP, max_trials=2, **kwargs)
     assert again["trials"] == 2
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+    assert "[tuning] trial 2/2 done; best val_accuracy so far" in (
+        capsys.readouterr().out
+    )
+    assert (tmp_path / "report.md").is_file()
 
     # One more trial allowed: exactly one new trial runs.
     more = run_search(APP, max_trials=3, **kwargs)
@@ -101,15 +123,6 @@ def test_objectives_and_directions():
         parse_objective("val_loss:down", known)
 
 
-def test_resuming_with_other_settings_is_refused(tmp_path):
-    kwargs = dict(max_trials=1, directory=tmp_path, profile="smoke", verbose=0)
-    run_search(APP, tuner_name="random", **kwargs)
-    with pytest.raises(ConfigError, match=r"other settings \(tuner\)"):
-        run_search(APP, tuner_name="bayesian", **kwargs)
-    with pytest.raises(ConfigError, match=r"other settings \(base_config\)"):
-        run_search(APP, tuner_name="random", overrides=["batch_size=16"], **kwargs)
-
-
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -129,37 +142,6 @@ def test_bad_input(argv, message, tmp_path, capsys):
 def test_no_space_for_unknown_app():
     with pytest.raises(ConfigError, match="No search space for app 'x'"):
         search_space("x", kt.HyperParameters(), None)
-
-
-def test_report_files_and_progress_line(tmp_path, capsys):
-    summary = run_search(
-        APP, tuner_name="random", max_trials=2, directory=tmp_path, profile="smoke"
-    )
-    out = capsys.readouterr().out
-    assert "[tuning] trial 1/2 done (trial 0: val_accuracy=" in out
-    assert "; best val_accuracy so far: " in out and "left (1 trials)" in out
-    assert "[tuning] trial 2/2 done" in out and "no trials left" in out
-    report = (tmp_path / "report.md").read_text()
-    assert "# Tuning classify: random search" in report
-    assert f"Trial {summary['best_trial']}: val_accuracy = " in report
-    assert "| trial | trial_id | status | score | worker | seconds |" in report
-    assert report.count("| COMPLETED |") == 2
-    assert "![trials](trials.png)" in report and "best/report.md" in report
-    log = json.loads((tmp_path / "trial_log.json").read_text())
-    assert sorted(log) == ["0", "1"]
-    assert all(e["worker"] == "tuner0" and e["seconds"] > 0 for e in log.values())
-    with open(tmp_path / "trials.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["worker"] for r in rows] == ["tuner0", "tuner0"]
-    # A resumed run rewrites the report and says where it stands first.
-    (tmp_path / "report.md").unlink()
-    run_search(
-        APP, tuner_name="random", max_trials=2, directory=tmp_path, profile="smoke"
-    )
-    assert "[tuning] trial 2/2 done; best val_accuracy so far" in (
-        capsys.readouterr().out
-    )
-    assert (tmp_path / "report.md").is_file()
 
 
 def test_progress_line_estimates_time_left():
@@ -190,10 +172,15 @@ def _snapshot(directory):
     }
 
 
-def test_directory_of_another_app_or_space_is_refused(tmp_path, monkeypatch):
+def test_resuming_another_app_tuner_config_or_space_is_refused(tmp_path, monkeypatch):
     kwargs = dict(tuner_name="random", max_trials=1, profile="smoke", verbose=0)
     run_search(APP, directory=tmp_path, **kwargs)
     before = _snapshot(tmp_path)
+    with pytest.raises(ConfigError, match=r"other settings \(tuner\)"):
+        run_search(APP, **{**kwargs, "tuner_name": "bayesian"}, directory=tmp_path)
+    with pytest.raises(ConfigError, match=r"other settings \(base_config\)"):
+        run_search(APP, overrides=["batch_size=16"], directory=tmp_path, **kwargs)
+    assert _snapshot(tmp_path) == before
     search = json.loads((tmp_path / "search.json").read_text())
     search["app"] = "sentiment"
     other = tmp_path.parent / "other_app"
