@@ -232,3 +232,16 @@ def test_objective_the_model_does_not_log(tmp_path, monkeypatch):
         "The model does not log the objective 'val_f1'; it logs accuracy, loss, "
         "val_accuracy, val_loss."
     )
+
+
+def test_every_app_has_a_space_naming_only_its_config_fields():
+    from apps import APPS, get_app
+    from tuning.runner import space_signature
+
+    for name in APPS:
+        app = get_app(name)
+        # Explores every conditional branch; a name the config lacks raises.
+        signature = space_signature(app, app.resolve("smoke"))
+        names = {hp["name"] for hp in signature}
+        assert {"optimizer", "learning_rate", "schedule"} <= names, name
+        assert len(names) > 3, name
