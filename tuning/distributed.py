@@ -338,7 +338,7 @@ def _handle_exits(oracle, servicer, workers: LocalWorkers, log: TrialLog) -> Non
 
 
 def _expire(oracle, log: TrialLog, timeout: float) -> None:
-    now = time.time()
+    now = log.clock()
     for tuner_id, trial in list(oracle.ongoing_trials.items()):
         started = log.entries.get(trial.trial_id, {}).get("started")
         if started is not None and now - started > timeout:

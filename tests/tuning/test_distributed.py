@@ -160,3 +160,32 @@ def test_role_from_env():
     )
     assert distributed.role_from_env({**env, "KERASTUNER_TUNER_ID": "w3"}) == "worker"
     assert distributed.oracle_address(env) == "10.0.0.1:8000"
+
+
+def test_trial_of_a_silent_worker_goes_back_to_the_queue(tmp_path):
+    import keras_tuner as kt
+
+    from tuning.report import TrialLog
+
+    oracle = kt.oracles.RandomSearchOracle(
+        objective=kt.Objective("score", "max"), max_trials=3, seed=0
+    )
+    oracle._set_project_dir(str(tmp_path), "search")
+    oracle.hyperparameters.Int("units", 1, 100)
+    now = [1000.0]
+    log = TrialLog(tmp_path, clock=lambda: now[0])
+    trial = oracle.create_trial("worker1")
+    log.begin(trial.trial_id, "worker1")
+    now[0] += 30
+    distributed._expire(oracle, log, timeout=60)  # not yet
+    assert oracle.ongoing_trials["worker1"].trial_id == trial.trial_id
+    now[0] += 31
+    distributed._expire(oracle, log, timeout=60)
+    assert "worker1" not in oracle.ongoing_trials
+    assert log.entries[trial.trial_id]["lost_by"] == ["worker1"]
+    # Another worker gets the same trial, with the same hyperparameters.
+    again = oracle.create_trial("worker2")
+    assert again.trial_id == trial.trial_id
+    assert again.hyperparameters.values == trial.hyperparameters.values
+    saved = json.loads((tmp_path / "search" / "oracle.json").read_text())
+    assert saved["ongoing_trials"] == {"worker2": trial.trial_id}
