@@ -118,8 +118,10 @@ class CaptioningConfig(TrainConfig):
 
 
 # Profiles set no decoder-only option, so --set decoder=transformer works with
-# each. quick (LeNet-5 features, attention LSTM): measured 388 s, test BLEU-4
-# 69.15 (beam 3) on 2 shared CPU cores; README has the runs.
+# each. Measured on 2 CPU cores shared with other jobs (README): quick (LeNet-5
+# features, attention LSTM 256, 16,000 images x 5 epochs) 391 s in all, test
+# BLEU-4 69.55 (beam 3), attribute accuracy 0.306; full (30 epochs) 2,450 s,
+# BLEU-4 99.61, attribute accuracy 0.992.
 PROFILES = {
     "smoke": dict(
         train_images=96,
