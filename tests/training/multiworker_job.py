@@ -6,11 +6,13 @@ Trains a seeded two-layer network on fixed data with the fit runner, then
 writes ``final.weights.npz`` to the directory this process writes (the chief:
 RUN_DIR; another worker: its own, see ``runner.task_run_dir``). Kept free of
 random ops (fixed initializer seeds, no shuffling) so one worker and two give
-the same result up to float rounding.
+the same result up to float rounding. ``MW_JOB_DIE_AFTER_EPOCH=K`` makes the
+process exit at the start of epoch K (0-based), as a crash would.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +55,19 @@ def run(run_dir, strategy: str, epochs: int = 3):
     )
     out_dir, _ = task_run_dir(config, run_dir)  # creates the strategy first
     train, val = data()
+    extra = []
+    if os.environ.get("MW_JOB_DIE_AFTER_EPOCH"):
+        # Simulates a crash: the process dies after this many epochs.
+        import keras
+
+        die_after = int(os.environ["MW_JOB_DIE_AFTER_EPOCH"])
+
+        class Die(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if epoch == die_after:
+                    os._exit(3)
+
+        extra.append(Die())
     result = fit(
         build,
         train,
@@ -63,6 +78,7 @@ def run(run_dir, strategy: str, epochs: int = 3):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         verbose=0,
+        extra_callbacks=extra,
     )
     weights = result.model.get_weights()
     np.savez(Path(out_dir) / "final.weights.npz", *weights)

@@ -67,6 +67,35 @@ def test_two_workers_finish_with_identical_weights_equal_to_one(tmp_path):
 
 
 @pytest.mark.slow
+def test_killed_multiworker_run_resumes_from_its_backups(tmp_path, monkeypatch):
+    run_dir, worker_dir = tmp_path / "run", tmp_path / "workers"
+    args = ["--workers", "2", "--worker-dir", str(worker_dir), "--timeout", "280"]
+    job = ["--", sys.executable, str(JOB), str(run_dir), "multiworker", "5"]
+    monkeypatch.setenv("MW_JOB_DIE_AFTER_EPOCH", "3")
+    died = _launch(args + job)
+    monkeypatch.delenv("MW_JOB_DIE_AFTER_EPOCH")
+    assert died.returncode == 3, died.stdout[-3000:]
+    assert runner.read_state(run_dir)["epochs"] == 3
+    assert runner.read_state(worker_dir / "worker-1")["epochs"] == 3
+    assert not (run_dir / "model.keras").exists()
+    done = _launch(args + job)
+    assert done.returncode == 0, done.stdout[-3000:]
+    chief = np.load(run_dir / "final.weights.npz")
+    other = np.load(worker_dir / "worker-1" / "final.weights.npz")
+    for key in chief.files:
+        np.testing.assert_array_equal(chief[key], other[key])
+    assert len(runner.read_history(run_dir)["loss"]) == 5
+    # Epochs 4 and 5 were appended: the first three were not trained again.
+    rows = (run_dir / runner.HISTORY_FILE).read_text().splitlines()
+    assert [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2", "3", "4"]
+    # Plain SGD has no state beyond the weights: the resumed run equals an
+    # uninterrupted one.
+    _, single = multiworker_job.run(tmp_path / "single", "default", 5)
+    for key, value in zip(chief.files, single):
+        np.testing.assert_allclose(chief[key], value, atol=1e-5)
+
+
+@pytest.mark.slow
 def test_app_cli_multiworker_chief_writes_the_run(tmp_path):
     """classify train --strategy multiworker, two workers: one run dir, one export."""
     run_dir = tmp_path / "run"
