@@ -345,3 +345,29 @@ def test_cli_runs_as_module():
     assert done.stderr.strip().splitlines() == [
         "error: Unknown profile 'nope'. Valid profiles: smoke, quick, full."
     ]
+
+
+@pytest.mark.slow
+def test_flickr8k_folder_trains_end_to_end(tmp_path):
+    root = tmp_path / "flickr"
+    (root / "Images").mkdir(parents=True)
+    scenes = generate_scenes(12, seed=2, size=48)
+    lines = ["image,caption"]
+    for i, (image, refs) in enumerate(zip(scenes.images, scenes.references)):
+        Image.fromarray(image).save(root / "Images" / f"{i}.jpg")
+        lines += [f"{i}.jpg,{ref.capitalize()} ." for ref in refs]
+    (root / "captions.txt").write_text("\n".join(lines) + "\n")
+    config = APP.resolve("smoke", [f"data={root}", "epochs=1"])
+    metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
+    assert 0 <= metrics["bleu4"] <= 100 and metrics["test_examples"] == 1
+    assert "attribute_accuracy" not in metrics  # no ground truth in real data
+    assert (tmp_path / "run" / "export" / "saved_model.pb").is_file()
+
+
+@pytest.mark.slow
+def test_train_again_resumes_without_retraining(run):
+    run_dir, config, metrics = run
+    again = APP.train(config, run_dir, profile="smoke", verbose=0)
+    assert again["epochs"] == metrics["epochs"]
+    assert again["train_seconds"] == metrics["train_seconds"]
+    assert again["bleu4"] == metrics["bleu4"]
