@@ -312,7 +312,8 @@ def _check_same_search(directory: Path, search: dict, *, write: bool = True) -> 
                 f"({', '.join(changed)}); use a new --dir, or the same settings "
                 "to resume."
             )
-    elif (directory / PROJECT).exists():
+    elif write and (directory / PROJECT).exists():
+        # (A worker's own directory on an unshared disk has no search.json.)
         raise ConfigError(
             f"{directory} holds a keras-tuner search without {SEARCH_FILE}; "
             "use a new --dir."
