@@ -24,6 +24,7 @@ from apps.captioning.model import (
     caption_all,
     make_caption,
     make_serve,
+    token_accuracy,
 )
 from apps.captioning.plots import plot_attention, plot_captions
 from dltoolkit.data.captions import (
@@ -231,7 +232,7 @@ class CaptioningApp(App):
 
     def loss_and_metrics(self, config):
         loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=0)
-        return loss, ["accuracy"]
+        return loss, [token_accuracy]
 
     def chance_loss(self, config, data):
         return math.log(len(data.vocabulary))

@@ -44,6 +44,17 @@ SIGNATURES = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM":
 STATUS_OK, STATUS_NOT_IMAGE = "ok", "not an image"
 
 
+@keras.saving.register_keras_serializable(package="dltoolkit")
+def token_accuracy(y_true, y_pred):
+    """Share of caption tokens (padding excluded) whose argmax is right."""
+    y_true = tf.cast(y_true, tf.int32)
+    real = tf.cast(y_true != 0, tf.float32)
+    right = tf.cast(
+        tf.argmax(y_pred, axis=-1, output_type=tf.int32) == y_true, tf.float32
+    )
+    return tf.reduce_sum(right * real) / tf.maximum(tf.reduce_sum(real), 1.0)
+
+
 def pretrained_cnn(path, image_size: int) -> keras.Model:
     """The CNN of a classification run (``DIR`` or ``DIR/model.keras``), frozen.
 

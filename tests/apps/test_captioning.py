@@ -22,7 +22,7 @@ from apps.captioning.app import (
     bleu_metrics,
     reference_streams,
 )
-from apps.captioning.model import STATUS_NOT_IMAGE, STATUS_OK
+from apps.captioning.model import STATUS_NOT_IMAGE, STATUS_OK, token_accuracy
 from dltoolkit.data.images import prepare_image
 from dltoolkit.data.scenes import generate_scenes
 from dltoolkit.training.app import main
@@ -81,7 +81,8 @@ def test_train_writes_the_contract_files(run):
         assert 0 <= saved[key] <= (100 if key.startswith("bleu") else 1), key
     assert saved["profile"] == "smoke" and saved["train_seconds"] > 0
     assert saved["bleu_signature"].startswith("nrefs:3|case:mixed|eff:no|tok:13a")
-    assert "val_bleu" in (run_dir / "history.csv").read_text().splitlines()[0]
+    header = (run_dir / "history.csv").read_text().splitlines()[0]
+    assert "val_bleu" in header and "val_token_accuracy" in header
     report = (run_dir / "report.md").read_text()
     assert "## Sample captions (test split)" in report
     assert "## Bad input" in report and "](attention_0.png)" in report
@@ -112,6 +113,14 @@ def test_bleu_metrics_with_uneven_references():
         peer = sacrebleu.metrics.BLEU(max_ngram_order=n).corpus_score(hyps, streams)
         assert ours[f"bleu{n}"] == round(peer.score, 2)
     assert bleu_metrics(refs[0][:1], refs[:1])["bleu4"] == 100.0
+
+
+def test_token_accuracy_skips_padding():
+    y_true = np.array([[5, 6, 3, 0, 0], [4, 3, 0, 0, 0]])
+    y_pred = np.full((2, 5, 8), 0.01, "float32")
+    for i, row in enumerate([[5, 7, 3, 0, 0], [4, 3, 1, 1, 1]]):
+        y_pred[i, np.arange(5), row] = 1.0
+    assert float(token_accuracy(y_true, y_pred)) == pytest.approx(4 / 5)
 
 
 def test_attribute_accuracy_against_the_ground_truth(run, loaded):
