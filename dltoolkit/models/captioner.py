@@ -369,19 +369,20 @@ def _transformer_step_fn(encoder, decoder):
 
 
 def attention_weights(model: keras.Model, images, token_ids):
-    """Attention of each input token over the image positions (LSTM decoder).
+    """Attention of each input token over the image positions.
 
-    Runs the decoder cell step by step on ``token_ids`` (``[start] words``)
-    and records ``alpha_t`` before each step.
+    LSTM: runs the decoder cell step by step on ``token_ids`` (``[start]
+    words``) and records ``alpha_t`` before each step. Transformer: the last
+    decoder block's cross-attention, averaged over heads.
 
     Returns:
         float32 ``(B, T, h*w)``, or None when the model has no visual
-        attention (LSTM without attention, or a transformer).
+        attention (an LSTM without attention).
     """
     decoder = model.get_layer("decoder")
-    if isinstance(decoder, keras.Model) or not isinstance(
-        decoder.cell, BahdanauAttentionCell
-    ):
+    if isinstance(decoder, keras.Model):
+        return _cross_attention(model, decoder, images, token_ids)
+    if not isinstance(decoder.cell, BahdanauAttentionCell):
         return None
     encode, _ = captioner_step_fn(model)
     state = encode(images)
@@ -400,3 +401,24 @@ def attention_weights(model: keras.Model, images, token_ids):
         _, new = cell(y, [h, c, state["memory"], state["mask"]], training=False)
         h, c = new[0], new[1]
     return tf.stack(weights, axis=1).numpy()
+
+
+def _cross_attention(model, decoder, images, token_ids):
+    memory = model.get_layer("encoder")(tf.convert_to_tensor(images), training=False)
+    token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+    tokens = fit_length(token_ids, decoder.inputs[0].shape[1])  # (B, T_model)
+    x = decoder.get_layer("token_embedding")(tokens)
+    mask = tf.not_equal(tokens, PAD_ID)
+    scores = None
+    for block in [
+        layer for layer in decoder.layers if layer.name.startswith("decoder_")
+    ]:
+        x, scores = block(
+            x,
+            memory,
+            padding_mask=mask,
+            return_attention_scores=True,
+            training=False,
+        )
+    weights = tf.reduce_mean(scores["cross_attention"], axis=1)  # (B, T_model, N)
+    return weights[:, : token_ids.shape[1]].numpy()

@@ -93,6 +93,12 @@ def test_attention_weights_are_distributions_over_the_feature_map():
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     plain = get_builder("captioner")(SHAPE, VOCAB, attention=False, **TINY)
     assert attention_weights(plain, x["image"], x["tokens"]) is None
+    transformer = get_builder("captioner")(
+        SHAPE, VOCAB, decoder="transformer", caption_length=T, **TINY
+    )
+    weights = attention_weights(transformer, x["image"], x["tokens"][:, :4])
+    assert weights.shape == (2, 4, grid[0] * grid[1])
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
 
 
 def test_any_registry_cnn_and_a_chosen_layer():
