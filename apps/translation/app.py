@@ -158,6 +158,8 @@ class TranslationApp(App):
     profiles = PROFILES
     headline = "bleu"
     objective = "val_bleu"
+    # Transformer trials read fixed lengths, seq2seq ones per-batch padding.
+    pipelines_per_trial = True
 
     def __init__(self):
         super().__init__()

@@ -4,6 +4,7 @@ import csv
 import json
 
 import keras_tuner as kt
+import numpy as np
 import pytest
 
 from apps.classify.app import APP
@@ -245,3 +246,28 @@ def test_every_app_has_a_space_naming_only_its_config_fields():
         names = {hp["name"] for hp in signature}
         assert {"optimizer", "learning_rate", "schedule"} <= names, name
         assert len(names) > 3, name
+
+
+def test_a_trial_whose_pipelines_differ_from_the_base_config_fits():
+    """translation: the base config is a seq2seq (per-batch padding); a
+    transformer trial needs fixed-length batches of its own."""
+    from apps.translation.app import APP as TRANSLATION
+    from tuning.runner import AppHyperModel
+
+    config = TRANSLATION.resolve("smoke", ["epochs=1", "num_pairs=300"])
+    assert config.model == "seq2seq"
+    data = TRANSLATION.load_data(config)
+    hypermodel = AppHyperModel(TRANSLATION, config, data, "val_bleu")
+    hp = kt.HyperParameters()
+    for name, value in [
+        ("model", "transformer"),
+        ("embedding_dim", 64),
+        ("num_layers", 1),
+        ("num_heads", 2),
+        ("ff_units", 256),
+    ]:
+        hp.Fixed(name, value)
+    model = hypermodel.build(hp)
+    history = hypermodel.fit(hp, model, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert "val_bleu" in history.history
