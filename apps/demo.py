@@ -65,7 +65,7 @@ def run_demo(directory: Path, *, profile: str, tuning_trials: int) -> Path:
                 best["train_seconds"],
                 round(time.perf_counter() - start, 1),
                 best.get("export", ""),
-                f"[trials](tuning/{name}/trials.csv)",
+                f"[report](tuning/{name}/report.md)",
             ]
         )
     table = markdown_table(
