@@ -72,12 +72,16 @@ class BahdanauAttention(keras.layers.Layer):
         single_step = len(query.shape) == 2
         if single_step:
             query = ops.expand_dims(query, 1)  # (B, 1, Dq)
-        keys = ops.matmul(memory, self.memory_kernel)  # (B, S, A)
-        queries = ops.matmul(query, self.query_kernel)  # (B, T, A)
+        # No tensordot here (ops.matmul of a 3-D tensor and a kernel is one in
+        # TensorFlow): inside an RNN's while loop (BahdanauAttentionCell), the
+        # gradient of tensordot's transpose reads its permutation from the
+        # loop's accumulators, and XLA (jit_compile) needs it as a constant.
+        keys = ops.einsum("bsd,da->bsa", memory, self.memory_kernel)  # (B, S, A)
+        queries = ops.einsum("btd,da->bta", query, self.query_kernel)  # (B, T, A)
         hidden = ops.tanh(
             ops.expand_dims(keys, 1) + ops.expand_dims(queries, 2)
         )  # (B, T, S, A)
-        scores = ops.tensordot(hidden, self.score_vector, axes=1)  # (B, T, S)
+        scores = ops.sum(hidden * self.score_vector, axis=-1)  # (B, T, S)
         if memory_mask is not None:
             valid = ops.expand_dims(ops.cast(memory_mask, "bool"), 1)  # (B, 1, S)
             scores = ops.where(valid, scores, ops.cast(_MASKED_SCORE, scores.dtype))

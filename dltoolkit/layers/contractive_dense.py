@@ -83,19 +83,28 @@ class ContractiveDense(keras.layers.Layer):
         h = a if self.activation == "linear" else getattr(ops, self.activation)(a)
         return a, h
 
-    def jacobian_frobenius_squared(self, inputs):
-        """``||J_x(h)||_F^2`` per example: ``(batch,)``."""
-        a, h = self._forward(inputs)
+    def _frobenius_squared(self, a, h):
+        """``||J_x(h)||_F^2`` per example from ``a`` and ``h``, in float32.
+
+        Under a mixed-precision policy ``a`` and ``h`` are bfloat16/float16;
+        the penalty is computed in float32 so that it adds to the float32 loss
+        (and keeps its precision).
+        """
+        a = ops.cast(a, "float32")
+        h = ops.cast(h, "float32")
+        kernel = ops.cast(self.kernel, "float32")
         slope = _derivative(self.activation, a, h)  # (batch, units)
-        column_norms = ops.sum(ops.square(self.kernel), axis=0)  # (units,)
+        column_norms = ops.sum(ops.square(kernel), axis=0)  # (units,)
         return ops.sum(ops.square(slope) * column_norms, axis=-1)
+
+    def jacobian_frobenius_squared(self, inputs):
+        """``||J_x(h)||_F^2`` per example: ``(batch,)``, float32."""
+        return self._frobenius_squared(*self._forward(inputs))
 
     def call(self, inputs):
         a, h = self._forward(inputs)
         if self.contraction > 0:
-            slope = _derivative(self.activation, a, h)
-            column_norms = ops.sum(ops.square(self.kernel), axis=0)
-            frobenius = ops.sum(ops.square(slope) * column_norms, axis=-1)
+            frobenius = self._frobenius_squared(a, h)
             self.add_loss(self.contraction * ops.mean(frobenius))
         return h
 

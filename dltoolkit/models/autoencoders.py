@@ -208,7 +208,11 @@ def build_autoencoder(
         else:
             x = layers.Activation(activation, name=f"{layer_name}_act")(x)
     if len(input_shape) > 1:
-        x = layers.Reshape(tuple(input_shape), name="reconstruction_image")(x)
+        # float32 like the reconstruction (under a mixed-precision policy a
+        # default Reshape would cast the model's output back to bfloat16).
+        x = layers.Reshape(
+            tuple(input_shape), dtype="float32", name="reconstruction_image"
+        )(x)
     return keras.Model(inputs, x, name=name)
 
 

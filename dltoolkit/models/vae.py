@@ -136,7 +136,7 @@ class VariationalAutoencoder(keras.Model):
             x = layers.Dense(units, activation=activation, name=f"decoder_{i}")(x)
         out = "sigmoid" if reconstruction == "bernoulli" else "linear"
         x = layers.Dense(size, activation=out, dtype="float32", name="x_mean")(x)
-        x = layers.Reshape(input_shape, name="reconstruction")(x)
+        x = layers.Reshape(input_shape, dtype="float32", name="reconstruction")(x)
         self.decoder = keras.Model(z_in, x, name="decoder")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
 
@@ -175,6 +175,9 @@ class VariationalAutoencoder(keras.Model):
         mu, log_var = self.encoder(x, training=training)
         z = self.sampling([mu, log_var], training=True)
         x_hat = self.decoder(z, training=training)
+        # The loss terms in float32 (mu and log_var are bfloat16/float16
+        # under a mixed-precision policy; the reconstruction is float32).
+        mu, log_var = ops.cast(mu, "float32"), ops.cast(log_var, "float32")
         return (
             reconstruction_loss(x, x_hat, self.reconstruction),
             kl_divergence(mu, log_var),

@@ -315,3 +315,35 @@ def test_layer_config_round_trip(layer):
     config = layer.get_config()
     clone = keras.layers.deserialize(keras.layers.serialize(layer))
     assert type(clone) is type(layer) and clone.get_config() == config
+
+
+# === Mixed precision ===
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"tied": True},
+        {"noise": 0.3, "seed": 0},
+        {"sparsity": 0.05},
+        {"contraction": 0.01},
+        {"contraction": 0.01, "activation": "relu"},
+    ],
+)
+def test_mixed_precision_penalties_and_output_are_float32(options):
+    """Under mixed_bfloat16 the layers compute in bfloat16, but the penalties
+    (add_loss) and the reconstruction are float32, so fit can sum them with
+    the float32 loss."""
+    x = RNG.random((8, 4, 4, 1)).astype("float32")
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_autoencoder((4, 4, 1), code_size=3, **options)
+        model.compile(optimizer="adam", loss="mse")
+        history = model.fit(x, x, batch_size=4, epochs=1, verbose=0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model.get_layer("code").compute_dtype == "bfloat16"
+    assert model.output.dtype == "float32"
+    assert model(x, training=False).dtype == "float32"
+    assert all(loss.dtype == "float32" for loss in model.losses)
+    assert np.isfinite(history.history["loss"][0])

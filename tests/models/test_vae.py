@@ -109,3 +109,19 @@ def test_bad_arguments():
         build_vae((4,), reconstruction="poisson")
     with pytest.raises(ValueError, match="beta"):
         build_vae((4,), beta=-1.0)
+
+
+def test_mixed_precision_fit_and_float32_reconstruction():
+    """Under mixed_bfloat16 the KL of bfloat16 (mu, log_var) adds to the
+    float32 reconstruction loss, and the decoder's output is float32."""
+    x = RNG.random((8, 4, 4, 1)).astype("float32")
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_vae((4, 4, 1), latent_dim=2, hidden_units=(8,), seed=0)
+        model.compile(optimizer="adam")
+        history = model.fit(x, batch_size=4, epochs=1, verbose=0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model.encoder.get_layer("z_mean").compute_dtype == "bfloat16"
+    assert model(x, training=False).dtype == "float32"
+    assert np.isfinite(history.history["loss"][0])

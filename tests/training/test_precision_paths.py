@@ -48,35 +48,13 @@ def test_classify_mlp_mixed_precision_and_xla(tmp_path):
     assert 0.0 <= metrics["accuracy"] <= 1.0
 
 
-# Found while writing these tests (reported, in the apps' own code):
-# autoencode: an add_loss term stays bfloat16 and Keras cannot sum it with the
-# float32 compiled loss; captioning: an XLA-compiled step fails at run time.
-KNOWN_BROKEN = {
-    "autoencode": "bfloat16 add_loss summed with the float32 loss",
-    "captioning": "XLA-compiled step fails (Graph execution error)",
-}
-
-
+# autoencode (a bfloat16 add_loss term and bfloat16 outputs; now float32) and
+# captioning (a tensordot in the attention's RNN loop that XLA could not
+# compile; now einsum and a sum) were strict xfails here until fixed.
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason=KNOWN_BROKEN[name])
-            if name in KNOWN_BROKEN
-            else (),
-        )
-        for name in (
-            "classify",
-            "sentiment",
-            "translation",
-            "asr",
-            "captioning",
-            "gan",
-            "autoencode",
-        )
-    ],
+    ["classify", "sentiment", "translation", "asr", "captioning", "gan", "autoencode"],
 )
 def test_every_app_smoke_profile_mixed_precision_and_xla(name, tmp_path):
     _check_run(_train(name, tmp_path))
