@@ -223,12 +223,21 @@ def _request(spec: dict) -> dict:
 # === Cache ===
 
 
+def _pcm16(samples: np.ndarray) -> np.ndarray:
+    return np.round(samples * 32767).astype(np.int16)
+
+
+def _as_pcm16(utterances: list[Utterance]) -> list[Utterance]:
+    return [
+        dataclasses.replace(u, samples=_pcm16(u.samples).astype(np.float32) / 32767.0)
+        for u in utterances
+    ]
+
+
 def _save(path: Path, utterances: list[Utterance]) -> None:
     lengths = np.array([len(u.samples) for u in utterances], np.int64)
     pcm = (
-        np.concatenate(
-            [np.round(u.samples * 32767).astype(np.int16) for u in utterances]
-        )
+        np.concatenate([_pcm16(u.samples) for u in utterances])
         if utterances
         else np.zeros(0, np.int16)
     )
@@ -296,13 +305,17 @@ def embedded_corpus(
         if cache and path.is_file():
             splits[split] = _load(path)
             continue
-        splits[split] = synthesize_split(
-            split,
-            int(sizes[split]),
-            seed=seed,
-            isolated_fraction=isolated_fraction,
-            max_digits=max_digits,
-            progress=progress,
+        # Rounded to 16-bit PCM as the cache stores it, so a fresh corpus and
+        # a cached one hold the very same samples.
+        splits[split] = _as_pcm16(
+            synthesize_split(
+                split,
+                int(sizes[split]),
+                seed=seed,
+                isolated_fraction=isolated_fraction,
+                max_digits=max_digits,
+                progress=progress,
+            )
         )
         if cache:
             _save(path, splits[split])

@@ -51,7 +51,8 @@ def test_held_out_voices_and_cache(cache):
     again = embedded_corpus({"train": 5, "val": 3, "test": 4}, seed=1)
     for x, y in zip(data.test, again.test):  # read back from the cache
         assert x.text == y.text and x.info == y.info
-        np.testing.assert_allclose(x.samples, y.samples, atol=1 / 32767)
+        # Bit for bit: a model trained on a fresh corpus is evaluated on the cache.
+        np.testing.assert_array_equal(x.samples, y.samples)
     other = embedded_corpus({"train": 5, "val": 3, "test": 4}, seed=2)
     assert len(list((cache / "spoken_digits").glob("*.npz"))) == 6
     assert [u.text for u in other.train] != [u.text for u in data.train]
