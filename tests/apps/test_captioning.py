@@ -341,21 +341,6 @@ def test_a_trial_logs_val_bleu():
     assert 0.0 <= history.history["val_bleu"][0] <= 100.0
 
 
-def test_cli_runs_as_module():
-    done = subprocess.run(
-        [sys.executable, "-m", "apps.captioning", "train", "--profile", "nope"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},
-        check=False,
-    )
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "error: Unknown profile 'nope'. Valid profiles: smoke, quick, full."
-    ]
-
-
 @pytest.mark.slow
 def test_flickr8k_folder_trains_end_to_end(tmp_path):
     root = tmp_path / "flickr"

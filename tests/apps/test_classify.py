@@ -180,23 +180,6 @@ def test_predict_missing_and_unreadable_image(classify_run, tmp_path, capsys):
     assert f"Unreadable image: {bad}" in capsys.readouterr().err
 
 
-def test_cli_runs_as_module(tmp_path):
-    """``python -m apps.classify`` exits 2 with one line on stderr on bad input."""
-    done = subprocess.run(
-        [sys.executable, "-m", "apps.classify", "train", "--profile", "nope"],
-        capture_output=True,
-        text=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
-        env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},
-        check=False,
-    )
-    assert done.returncode == 2
-    # Exactly one line: TensorFlow's start-up logging is kept off stderr.
-    assert done.stderr.strip().splitlines() == [
-        "error: Unknown profile 'nope'. Valid profiles: smoke, quick, full."
-    ]
-
-
 def test_trains_on_tfds_by_name(tmp_path):
     """The TFDS path end to end (the dataset is mocked: nothing is downloaded)."""
     import tensorflow_datasets as tfds

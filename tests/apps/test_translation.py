@@ -215,18 +215,3 @@ def test_a_trial_logs_val_bleu():
     model = hypermodel.build(hp)
     history = hypermodel.fit(hp, model, epochs=1, verbose=0)
     assert 0.0 <= history.history["val_bleu"][0] <= 100.0
-
-
-def test_cli_runs_as_module():
-    done = subprocess.run(
-        [sys.executable, "-m", "apps.translation", "train", "--profile", "nope"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},
-        check=False,
-    )
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "error: Unknown profile 'nope'. Valid profiles: smoke, quick, full."
-    ]
