@@ -11,6 +11,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 import tensorflow as tf
+from app_helpers import train_error
 from PIL import Image
 
 from apps.autoencode.app import APP, VARIANTS
@@ -249,13 +250,7 @@ def test_bad_array_files_exit_with_one_line(content, message, tmp_path, capsys):
     ],
 )
 def test_bad_config_exits_with_one_line(overrides, message, tmp_path, capsys):
-    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "run")]
-    for item in overrides:
-        argv += ["--set", item]
-    assert main(APP, argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err and len(err.splitlines()) == 1
-    assert "Traceback" not in err
+    assert message in train_error(APP, tmp_path / "run", capsys, overrides)
 
 
 def test_tuning_space():

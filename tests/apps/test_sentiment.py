@@ -12,6 +12,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 import tensorflow as tf
+from app_helpers import train_error
 
 from apps.sentiment.app import APP
 from apps.sentiment.models import MODELS, build_sentiment_model
@@ -216,13 +217,7 @@ def test_trains_on_tfds_imdb_reviews(tmp_path):
     ],
 )
 def test_bad_input_exits_with_one_line(overrides, message, tmp_path, capsys):
-    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "run")]
-    for item in overrides:
-        argv += ["--set", item]
-    assert main(APP, argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert message in train_error(APP, tmp_path / "run", capsys, overrides)
 
 
 def test_bad_csv_labels_exit_with_what_was_found(tmp_path, capsys):

@@ -10,6 +10,7 @@ import textwrap
 import keras_tuner as kt
 import pytest
 import tensorflow as tf
+from app_helpers import train_error
 
 from apps.translation.app import APP
 from dltoolkit.training.app import main
@@ -168,12 +169,7 @@ def test_transformer_trains_and_exports(tmp_path):
     ],
 )
 def test_bad_config_exits_with_one_line(overrides, message, tmp_path, capsys):
-    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "run")]
-    for item in overrides:
-        argv += ["--set", item]
-    assert main(APP, argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err and len(err.splitlines()) == 1
+    assert message in train_error(APP, tmp_path / "run", capsys, overrides)
 
 
 def test_malformed_pairs_file_names_the_line(tmp_path, capsys):
