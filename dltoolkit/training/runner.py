@@ -270,7 +270,11 @@ def read_state(run_dir: os.PathLike) -> dict:
 
 
 def read_history(run_dir: os.PathLike) -> dict[str, list[float]]:
-    """Reads the CSV history, keeping the last row written for each epoch."""
+    """Reads the CSV history, keeping the last row written for each epoch.
+
+    Keras's CSVLogger writes ``NA`` for a metric an epoch did not log (the
+    ``val_`` columns of a run without validation data); those are left out.
+    """
     path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
         return {}
@@ -281,7 +285,7 @@ def read_history(run_dir: os.PathLike) -> dict[str, list[float]]:
     history: dict[str, list[float]] = {}
     for epoch in sorted(rows):
         for key, value in rows[epoch].items():
-            if key != "epoch" and value not in (None, ""):
+            if key != "epoch" and value not in (None, "", "NA"):
                 history.setdefault(key, []).append(float(value))
     return history
 

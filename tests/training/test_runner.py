@@ -275,3 +275,10 @@ def test_model_callbacks_feed_checkpoints_and_early_stopping(tmp_path):
     assert isinstance(made[0].built_for, keras.Model)
     assert result.history["val_bleu"] == [10.0, 30.0, 20.0, 20.0]  # max mode
     assert result.epochs == 4
+
+
+def test_read_history_leaves_out_what_csvlogger_wrote_as_na(tmp_path):
+    (tmp_path / "history.csv").write_text(
+        "epoch,loss,val_loss\n0,0.5,NA\n1,0.25,NA\n", encoding="utf-8"
+    )
+    assert read_history(tmp_path) == {"loss": [0.5, 0.25]}
