@@ -132,6 +132,7 @@ class GanApp(App):
     profiles = PROFILES
     headline = "frechet_distance"
     objective = "val_frechet_distance"
+    diagnose_fit = False
 
     def __init__(self):
         self._scorers = {}
@@ -322,10 +323,9 @@ class GanApp(App):
                 f"{scorer.accuracy:.4f}); Fréchet distances are between Gaussians "
                 f"fitted to its penultimate-layer features of {n} generated (or "
                 "real training) images and of the held-out real test images. "
-                "The learning-curve diagnosis reads `loss`, the sum of the two "
-                "adversarial losses, which need not fall as a GAN improves: "
-                "`val_frechet_distance` (in `gan_curves.png`) is the measure "
-                "that picks the best epoch here.",
+                "The adversarial losses need not fall as a GAN improves, so no "
+                "learning-curve diagnosis is made: `val_frechet_distance` (in "
+                "`gan_curves.png`) is the measure that picks the best epoch.",
             ),
         ]
         return Evaluation(metrics=metrics, sections=sections, plots=plots)

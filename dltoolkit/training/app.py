@@ -76,6 +76,9 @@ class App:
     profiles: dict[str, dict] = {}
     headline: str = ""
     objective: str = "val_loss"
+    # Whether the learning-curve diagnosis (underfit / overfit from the loss
+    # curves) means anything: not for losses that need not fall, as a GAN's.
+    diagnose_fit: bool = True
 
     # === Hooks ===
 
@@ -259,7 +262,7 @@ class App:
         history = runner.read_history(run_dir)
         sections = list(evaluation.sections)
         plots = list(evaluation.plots)
-        if len(history.get("loss", [])) >= 2:
+        if self.diagnose_fit and len(history.get("loss", [])) >= 2:
             diagnosis = diagnose(history, chance_loss=self.chance_loss(config, data))
             metrics["fit_diagnosis"] = diagnosis.kind
             plots.insert(
