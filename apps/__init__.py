@@ -1,4 +1,4 @@
-"""Applications, run as ``python -m apps.NAME``; see ../shared/DESIGN.md."""
+"""Applications, run as ``python -m apps.NAME``; see ARCHITECTURE.md."""
 
 from __future__ import annotations
 
@@ -22,4 +22,4 @@ def get_app(name: str):
     """The ``App`` instance of ``apps/<name>``."""
     if name not in APPS:
         raise ConfigError(f"Unknown app {name!r}. Valid apps: {', '.join(APPS)}.")
-    return importlib.import_module(f"apps.{name}.app").APP
+    return importlib.import_module(f"dltoolkit.apps.{name}.app").APP

@@ -1,6 +1,7 @@
 """``make demo``: every app in its quick profile, then a short tuning job.
 
     python -m apps.demo [--profile quick] [--tuning-trials 2] [--dir runs/demo/TS]
+                        [--apps NAME ...]
 
 Writes ``runs/demo/<timestamp>/report.md``: one table with each app's headline
 metrics, time and export path.
@@ -17,15 +18,25 @@ from pathlib import Path
 from dltoolkit._quiet import import_tensorflow_quietly
 
 
-def run_demo(directory: Path, *, profile: str, tuning_trials: int) -> Path:
-    """Runs the demo into ``directory``; returns the report path."""
-    from apps import APPS, get_app
+def run_demo(directory: Path, *, profile: str, tuning_trials: int, apps=None) -> Path:
+    """Runs the demo into ``directory``; returns the report path.
+
+    ``apps``: the apps to run (default: all); the tuning job tunes the first.
+    """
+    from dltoolkit.apps import APPS, get_app
+    from dltoolkit.errors import ConfigError
     from dltoolkit.training.config import write_text_atomic
     from dltoolkit.training.report import markdown_table
-    from tuning.runner import run_search
+    from dltoolkit.tuning.runner import run_search
 
+    names = list(apps or APPS)
+    unknown = [name for name in names if name not in APPS]
+    if unknown:
+        raise ConfigError(
+            f"Unknown app(s): {', '.join(unknown)}. Valid apps: {', '.join(APPS)}."
+        )
     rows = []
-    for name in APPS:
+    for name in names:
         app = get_app(name)
         print(f"== {name}: train --profile {profile}", flush=True)
         start = time.perf_counter()
@@ -43,7 +54,7 @@ def run_demo(directory: Path, *, profile: str, tuning_trials: int) -> Path:
             ]
         )
     if tuning_trials > 0:
-        name = APPS[0]
+        name = names[0]
         print(f"== tuning {name}: random, {tuning_trials} trials, smoke", flush=True)
         start = time.perf_counter()
         tuning_dir = directory / "tuning" / name
@@ -81,20 +92,24 @@ def run_demo(directory: Path, *, profile: str, tuning_trials: int) -> Path:
     return report
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "python -m apps.demo") -> int:
     import_tensorflow_quietly()
     from dltoolkit.training.app import USER_ERRORS, one_line
 
-    parser = argparse.ArgumentParser(prog="python -m apps.demo")
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--tuning-trials", type=int, default=2)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--apps", nargs="+", default=None, help="default: all")
     args = parser.parse_args(argv)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     directory = args.dir or Path("runs") / "demo" / stamp
     try:
         report = run_demo(
-            directory, profile=args.profile, tuning_trials=args.tuning_trials
+            directory,
+            profile=args.profile,
+            tuning_trials=args.tuning_trials,
+            apps=args.apps,
         )
     except USER_ERRORS as err:
         print(f"error: {one_line(err)}", file=sys.stderr)

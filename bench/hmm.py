@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/hmm.py [--batch 256] [--states 64] [--frames 200]
                                   [--features 13] [--repeats 3]
+                                  [--out FILE.json] [--smoke]
 
 Samples ``batch`` sequences of ``frames`` frames from a random diagonal-Gaussian
 HMM (``features``-dimensional, MFCC-like), then in the same run:
@@ -16,12 +17,15 @@ Each row reports the best of ``repeats`` timed calls; the first call of a
 TensorFlow variant (tracing, XLA compilation) is timed apart as ``first``.
 ``ratio`` is hmmlearn_time / our_time (above 1: ours is faster); ``agree`` is
 the fraction of sequences whose Viterbi path equals hmmlearn's (Viterbi) or
-the largest log-likelihood difference (forward).
+the largest log-likelihood difference (forward). ``--out`` also writes the
+rows as JSON; ``--smoke`` runs tiny sizes (4 sequences x 30 frames, 5 states,
+3 features, one repeat) for the tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -97,7 +101,14 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--features", type=int, default=13)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=None, help="also write the rows here")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes (overrides the others)"
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.batch, args.states, args.frames, args.features = 4, 5, 30, 3
+        args.repeats = 1
 
     model = _model(args.states, args.features)
     ref = _hmmlearn(model)
@@ -153,6 +164,13 @@ def main(argv=None) -> int:
     print(
         "\nratio = hmmlearn_time / our_time (goal >= 1.0); 'first' = trace/compile call"
     )
+    if args.out:
+        keys = ("implementation", "algorithm", "seconds", "first", "ratio", "agree")
+        sizes = {k: getattr(args, k) for k in ("batch", "states", "frames", "features")}
+        with open(args.out, "w") as f:
+            json.dump(
+                {**sizes, "rows": [dict(zip(keys, r)) for r in rows]}, f, indent=2
+            )
     return 0
 
 

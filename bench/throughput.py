@@ -4,14 +4,18 @@ GPU path (mixed precision, XLA).
     python bench/throughput.py                      # every app, 20 timed steps
     python bench/throughput.py --apps classify sentiment --steps 50
     python bench/throughput.py --set translation:num_pairs=2000 --out bench.json
+    python bench/throughput.py --smoke --out bench.json   # tiny: for the tests
 
-For each app: the ``quick`` profile's config and data, a few batches of its
-training pipeline cached in memory (so the input pipeline is not measured),
-then for each mode (float32, mixed precision, XLA, both) a fresh model
-compiled as the app compiles it, ``--warmup`` steps (tracing and XLA
-compilation), and ``--steps`` timed steps. Prints one line per measurement as
+For each app: the ``--profile``'s config (default ``quick``) and data, a few
+batches of its training pipeline cached in memory (so the input pipeline is
+not measured), then for each mode (float32, mixed precision, XLA, both) a
+fresh model compiled as the app compiles it, ``--warmup`` steps (tracing and
+XLA compilation), and ``--steps`` timed steps. Prints one line per measurement as
 it goes, then a table of steps/s and the ratios to float32. On a CPU, mixed
 precision means bfloat16 (``mixed_bfloat16``); on a GPU, float16.
+``--smoke`` times the smoke profile of classify in float32 and mixed+xla
+(unless ``--apps`` and ``--modes`` name others), 2 steps after 1 warm-up
+step, once, on 2 cached batches.
 """
 
 from __future__ import annotations
@@ -69,14 +73,25 @@ def steps_per_second(
     return steps / best
 
 
-def bench_app(name, overrides, *, modes, warmup, steps, cached_batches, log, repeats=3):
+def bench_app(
+    name,
+    overrides,
+    *,
+    modes,
+    warmup,
+    steps,
+    cached_batches,
+    log,
+    repeats=3,
+    profile="quick",
+):
     """steps/s per mode for app ``name`` (None where the mode failed)."""
     import dataclasses
 
-    from apps import get_app
+    from dltoolkit.apps import get_app
 
     app = get_app(name)
-    base = app.resolve("quick", overrides)
+    base = app.resolve(profile, overrides)
     start = time.perf_counter()
     data = app.load_data(base)
     batches = app.pipelines(base, data).train.take(cached_batches).cache()
@@ -129,11 +144,13 @@ def table(results: dict, modes: list[str]) -> str:
 
 def main(argv=None) -> int:
     import_tensorflow_quietly()
-    from apps import APPS
+    from dltoolkit.apps import APPS
 
     parser = argparse.ArgumentParser(prog="python bench/throughput.py")
-    parser.add_argument("--apps", nargs="+", default=list(APPS))
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--apps", nargs="+", default=None, help="default: all")
+    parser.add_argument(
+        "--modes", nargs="+", default=None, choices=MODES, help="default: all"
+    )
     parser.add_argument("--steps", type=int, default=20, help="timed steps")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps")
     parser.add_argument(
@@ -148,10 +165,23 @@ def main(argv=None) -> int:
         action="append",
         default=[],
         metavar="APP:KEY=VALUE",
-        help="override a quick-profile field of one app",
+        help="override a profile field of one app",
     )
+    parser.add_argument("--profile", default="quick", help="the apps' profile")
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="smoke profile, 2 steps, 1 warm-up, 1 repeat (overrides those)",
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.profile, args.steps, args.warmup, args.repeats = "smoke", 2, 1, 1
+        args.cached_batches = 2
+        args.apps = args.apps or ["classify"]
+        args.modes = args.modes or ["float32", "mixed+xla"]
+    args.apps = args.apps or list(APPS)
+    args.modes = args.modes or list(MODES)
     import tensorflow as tf
 
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
@@ -160,8 +190,8 @@ def main(argv=None) -> int:
         print(line, flush=True)
 
     log(
-        f"device: {device}; best of {args.repeats} x {args.steps} timed steps "
-        f"after {args.warmup} warm-up steps"
+        f"device: {device}; {args.profile} profiles; best of {args.repeats} x "
+        f"{args.steps} timed steps after {args.warmup} warm-up steps"
     )
     results = {}
     for name in args.apps:
@@ -180,6 +210,7 @@ def main(argv=None) -> int:
                 cached_batches=args.cached_batches,
                 log=log,
                 repeats=args.repeats,
+                profile=args.profile,
             )
         except Exception as err:  # the app itself failed to load: go on
             log(f"{name}: skipped ({type(err).__name__}: {err})")
@@ -187,7 +218,11 @@ def main(argv=None) -> int:
     print(table(results, args.modes))
     if args.out:
         args.out.write_text(
-            json.dumps({"device": device, "results": results}, indent=2) + "\n"
+            json.dumps(
+                {"device": device, "profile": args.profile, "results": results},
+                indent=2,
+            )
+            + "\n"
         )
     return 0
 

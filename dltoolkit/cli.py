@@ -1,5 +1,11 @@
-"""The ``dltk`` command: library-level tools.
+"""The ``dltk`` command: the apps, the tuning jobs, the demo and the tools.
 
+dltk train APP [--profile P] [--set KEY=VALUE ...]   (also: dltk APP train ...)
+dltk evaluate|predict|export|lr-find APP ...
+dltk APP config [--profile P]
+                       every setting of APP: key, type, value, meaning
+dltk tune APP [--tuner T] [--max-trials N] ...
+dltk demo              every app's quick run and a short tuning job
 dltk models            the builders and their parameter counts
 dltk models --names    just the registered names
 dltk bleu REF [REF ...] < HYP
@@ -102,10 +108,69 @@ def _add_bleu_parser(sub) -> None:
     bleu.set_defaults(run=_bleu)
 
 
+# The app commands (each app's own parser answers them), and where they go.
+APP_COMMANDS = ("train", "evaluate", "predict", "export", "lr-find", "config")
+
+
+def _app_command(argv: list[str]) -> int | None:
+    """Runs ``dltk CMD APP ...`` / ``dltk APP CMD ...``; None if not one."""
+    from dltoolkit.apps import APPS
+
+    if argv and argv[0] in APPS:
+        name, rest = argv[0], argv[1:]
+    elif len(argv) >= 2 and argv[0] in APP_COMMANDS and argv[1] in APPS:
+        name, rest = argv[1], [argv[0], *argv[2:]]
+    elif argv and argv[0] in APP_COMMANDS:
+        command = argv[0]
+        print(
+            f"usage: dltk {command} APP ...\nerror: {command} needs an app: "
+            f"{', '.join(APPS)}",
+            file=sys.stderr,
+        )
+        return 2
+    else:
+        return None
+    import_tensorflow_quietly()
+    from dltoolkit.apps import get_app
+    from dltoolkit.training.app import main as app_main
+
+    return app_main(get_app(name), rest, prog=f"dltk {name}")
+
+
 def main(argv=None) -> int:
     """Entry point of ``dltk``."""
-    parser = argparse.ArgumentParser(prog="dltk")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    handled = _app_command(argv)
+    if handled is not None:
+        return handled
+    if argv and argv[0] == "tune":
+        from dltoolkit.tuning.__main__ import main as tune_main
+
+        return tune_main(argv[1:], prog="dltk tune")
+    if argv and argv[0] == "demo":
+        from dltoolkit.apps.demo import main as demo_main
+
+        return demo_main(argv[1:], prog="dltk demo")
+    from dltoolkit.apps import APPS
+
+    parser = argparse.ArgumentParser(
+        prog="dltk",
+        description=f"Apps: {', '.join(APPS)}. `dltk APP config` lists an "
+        "app's settings; `dltk train APP --help` its training options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for command, text in [
+        ("train", "train, evaluate, export and report an app's run"),
+        ("evaluate", "recompute a run's metrics.json"),
+        ("predict", "run a run's export on raw inputs"),
+        ("export", "rewrite a run's export"),
+        ("lr-find", "learning-rate search for an app"),
+        ("config", "an app's settings (also: dltk APP config)"),
+    ]:
+        sub.add_parser(command, help=f"{text}: dltk {command} APP ...", add_help=False)
+    sub.add_parser("tune", help="keras-tuner search over an app: dltk tune APP ...")
+    sub.add_parser("demo", help="every app's quick run and a short tuning job")
     models = sub.add_parser(
         "models", help="builders: canonical input, our and published parameter counts"
     )
@@ -115,11 +180,24 @@ def main(argv=None) -> int:
     _add_bleu_parser(sub)
     add_tsne_parser(sub)
     args = parser.parse_args(argv)
+    if not hasattr(args, "run"):  # an app command without its app
+        parser.error(f"{args.command} needs an app: {', '.join(APPS)}")
     try:
         return args.run(args)
     except (ValueError, UserError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dltoolkit")
+    except PackageNotFoundError:  # a clone that is not installed
+        from dltoolkit import __version__
+
+        return __version__
 
 
 if __name__ == "__main__":

@@ -27,13 +27,13 @@ def _worker_argv(args) -> list[str]:
     return argv
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "python -m tuning") -> int:
     import_tensorflow_quietly()
-    from apps import APPS, get_app
+    from dltoolkit.apps import APPS, get_app
     from dltoolkit.training.app import USER_ERRORS, one_line
-    from tuning.runner import TUNERS, run_search
+    from dltoolkit.tuning.runner import TUNERS, run_search
 
-    parser = argparse.ArgumentParser(prog="python -m tuning")
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("app", help=f"one of {', '.join(APPS)}")
     parser.add_argument("--tuner", default="random", help=f"one of {TUNERS}")
     parser.add_argument("--max-trials", type=int, default=10)

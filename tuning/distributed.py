@@ -26,13 +26,12 @@ import time
 from pathlib import Path
 
 from dltoolkit.errors import ConfigError, UserError
-from tuning.report import TrialLog, print_progress
+from dltoolkit.tuning.report import TrialLog, print_progress
 
 ENV_ID = "KERASTUNER_TUNER_ID"
 ENV_IP = "KERASTUNER_ORACLE_IP"
 ENV_PORT = "KERASTUNER_ORACLE_PORT"
 CHIEF_ID = "chief"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def role_from_env(env=None) -> str | None:
@@ -214,14 +213,10 @@ class LocalWorkers:
             ENV_IP: "127.0.0.1",
             ENV_PORT: str(self.port),
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-            # `python -m tuning` from any working directory.
-            "PYTHONPATH": os.pathsep.join(
-                filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
-            ),
         }
         with open(self.directory / f"{tuner_id}.log", "ab") as log:
             self.procs[tuner_id] = subprocess.Popen(
-                [sys.executable, "-m", "tuning", *self.argv],
+                [sys.executable, "-m", "dltoolkit.tuning", *self.argv],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

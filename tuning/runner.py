@@ -25,6 +25,7 @@ import keras_tuner as kt
 
 from dltoolkit.errors import ConfigError
 from dltoolkit.optim import make_optimizer
+from dltoolkit.training.app import config_key
 from dltoolkit.training.config import config_to_dict, load_config, write_text_atomic
 from dltoolkit.training.runner import (
     get_strategy,
@@ -32,8 +33,8 @@ from dltoolkit.training.runner import (
     precision_policy,
     progress_verbosity,
 )
-from tuning import distributed
-from tuning.report import (
+from dltoolkit.tuning import distributed
+from dltoolkit.tuning.report import (
     TrialLog,
     plot_trials,
     print_progress,
@@ -41,11 +42,12 @@ from tuning.report import (
     write_report,
     write_trials_csv,
 )
-from tuning.spaces import search_space
+from dltoolkit.tuning.spaces import search_space
 
 TUNERS = ("random", "hyperband", "bayesian")
 SEARCH_FILE = "search.json"
 PROJECT = "search"
+PREPARED_DIR = "prepared"  # the prepare stage of each distinct trial config
 
 
 class TuningError(ConfigError, kt.errors.FatalError):
@@ -96,13 +98,21 @@ def apply_space(app, base_config, values: dict):
 class AppHyperModel(kt.HyperModel):
     """Builds and fits an app's model from a trial's hyperparameters."""
 
-    def __init__(self, app, base_config, data, objective=None):
+    def __init__(self, app, base_config, data, directory, objective=None):
         super().__init__(name=app.name)
         self.app = app
         self.base_config = base_config
         self.data = data
+        self.directory = Path(directory)
         self.objective = objective
+        app.run_prepare(base_config, data, self.prepared_dir(base_config))
         self.pipes = app.pipelines(base_config, data)
+
+    def prepared_dir(self, config) -> Path:
+        """Where the app's prepare stage keeps a config's products: one
+        directory per distinct config, shared by the trials that use it and
+        reused when the search resumes."""
+        return self.directory / PREPARED_DIR / config_key(config)
 
     def config_for(self, hp):
         """The base config with this trial's choices applied."""
@@ -112,12 +122,13 @@ class AppHyperModel(kt.HyperModel):
     def pipes_for(self, config):
         """The pipelines of a trial: the base ones, unless the app's depend on
         the trial's hyperparameters (``app.pipelines_per_trial``)."""
-        if getattr(self.app, "pipelines_per_trial", False):
+        if self.app.pipelines_per_trial:
             return self.app.pipelines(config, self.data)
         return self.pipes
 
     def build(self, hp):
         config = self.config_for(hp)
+        self.app.run_prepare(config, self.data, self.prepared_dir(config))
         model = self.app.build_model(config, self.data)
         optimizer, _ = make_optimizer(config, self.pipes_for(config).steps_per_epoch)
         loss, metrics = self.app.loss_and_metrics(config)
@@ -134,7 +145,9 @@ class AppHyperModel(kt.HyperModel):
         pipes = self.pipes_for(config)
         _, schedule_callbacks = make_optimizer(config, pipes.steps_per_epoch)
         # App callbacks first: they may log the objective (val_bleu, ...).
-        app_callbacks = self.app.callbacks(config, self.data, model)
+        app_callbacks = self.app.callbacks(
+            config, self.data, model, self.prepared_dir(config)
+        )
         callbacks = [*app_callbacks, *(callbacks or []), *schedule_callbacks]
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if config.early_stopping_patience > 0:
@@ -396,7 +409,7 @@ def run_search(
         )  # fmt: skip
     _check_same_search(directory, search)
     data = app.load_data(base_config)
-    hypermodel = AppHyperModel(app, base_config, data, objective)
+    hypermodel = AppHyperModel(app, base_config, data, directory, objective)
     tune = dict(
         objective=objective,
         direction=direction,
@@ -485,7 +498,7 @@ def _run_worker(
     distributed.wait_for_chief(address, connect_timeout)
     distributed.bound_worker_calls(connect_timeout)
     data = app.load_data(base_config)
-    hypermodel = AppHyperModel(app, base_config, data, search["objective"])
+    hypermodel = AppHyperModel(app, base_config, data, directory, search["objective"])
     tuner = make_tuner(
         tuner_name,
         hypermodel,

@@ -47,7 +47,7 @@ def optimizer_space(hp, config) -> dict:
 
 
 def classify_space(hp, config) -> dict:
-    """LeNet-5 or an MLP, with the slides' activations and regularization."""
+    """LeNet-5 or an MLP, with the course's activations and regularization."""
     values = {
         "model": hp.Choice("model", ["lenet5", "mlp"], default="lenet5"),
         "activation": hp.Choice(

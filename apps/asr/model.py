@@ -7,7 +7,7 @@ scores in the decoding graph (Bourlard & Morgan's hybrid NN/HMM).
 
 References:
     Bourlard, H. and Morgan, N. (1994). Connectionist Speech Recognition: A
-    Hybrid Approach. Kluwer. Course slides "Automatic Speech Recognition".
+    Hybrid Approach. Kluwer. DSE 3151, "Automatic Speech Recognition".
 """
 
 from __future__ import annotations

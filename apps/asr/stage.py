@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from apps.asr.model import log_priors
+from dltoolkit.apps.asr.model import log_priors
 from dltoolkit.audio.features import FeatureConfig, compute_features
 from dltoolkit.data.spoken_digits import DIGIT_WORDS, GENERATOR_VERSION, cache_dir
 from dltoolkit.errors import ConfigError

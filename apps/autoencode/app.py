@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from apps.autoencode import evaluation
+from dltoolkit.apps.autoencode import evaluation
 from dltoolkit.data.image_arrays import load_image_arrays
 from dltoolkit.data.images import decode_image, prepare_image
 from dltoolkit.errors import ConfigError, DataError
@@ -97,14 +97,11 @@ class AutoencodeConfig(TrainConfig):
     anomaly_class: int | None = 0
 
 
-# quick, measured on this 2-core machine while other jobs used the CPUs (load
-# average ~12): 400 s for the seven models (7 min wall, 63 s of CPU time);
-# test PSNR of masked digits 11.52 -> 15.70 dB, anomaly ROC AUC 1.000 (noise)
-# and 0.960 (held-out class 0), sparse mean activation 0.055 (rho 0.05; plain
-# 0.520), mean encoder Jacobian norm 0.83 contractive vs 5.11 plain.
-# full, same conditions (run at low priority): 1184 s (20 min wall, 4 min of
-# CPU time); PSNR 11.52 -> 16.22 dB, anomaly AUC 1.000 / 0.992, sparse mean
-# activation 0.053 (plain 0.504), Jacobian norm 0.66 vs 6.60.
+# quick trains all seven models (with compare=true) just long enough for each
+# variant's effect to show (denoising gain, sparsity reached, contraction,
+# anomaly separation) within minutes on a CPU. full trains them to
+# convergence: up to 400 epochs with early stopping, a smaller batch and rate,
+# and the performance schedule to lower the rate when validation loss stalls.
 PROFILES = {
     "smoke": dict(epochs=1, batch_size=64, learning_rate=0.01),
     "quick": dict(
@@ -142,6 +139,7 @@ class DenoiseScore(keras.callbacks.Callback):
 class AutoencodeApp(App):
     name = "autoencode"
     config_cls = AutoencodeConfig
+    data_fields = ("data", "data_dir", "image_size", "channels")
     profiles = PROFILES
     headline = "psnr_denoised"
     objective = "val_denoise_mse"
@@ -243,7 +241,7 @@ class AutoencodeApp(App):
         # The VAE's train_step computes its own loss (reconstruction + KL).
         return (None, []) if variant == "vae" else ("mse", ["mse"])
 
-    def callbacks(self, config, data, model) -> list:
+    def callbacks(self, config, data, model, run_dir) -> list:
         return [DenoiseScore(data.x_val, config.test_noise, config.seed + 2)]
 
     def companions(self, config, data) -> list[str]:
@@ -266,14 +264,22 @@ class AutoencodeApp(App):
             )
         return k
 
-    def fit(self, config, data, run_dir: Path, *, extra_callbacks=(), verbose=None):
+    def prepare(self, config, data, run_dir: Path) -> None:
+        """Trains the companion models (the other variants and the anomaly
+        model) in ``run_dir/companions/NAME`` (resumable, reused when done).
+        """
         shape = data.x_train.shape[1:]
+        todo = [
+            name
+            for name in self.companions(config, data)
+            if not runner.finished(Path(run_dir) / COMPANIONS_DIR / name, config)
+        ]
         # Every model builds first, so a bad setting fails before any training.
-        for name in [config.variant, *self.companions(config, data)]:
+        for name in [config.variant, *todo] if todo else []:
             self.build_variant(
                 config.variant if name == ANOMALY else name, config, shape
             )
-        for name in self.companions(config, data):
+        for name in todo:
             variant, x_train, x_val = name, data.x_train, data.x_val
             if name == ANOMALY:  # the main variant, never shown the class
                 k = self._anomaly_class(config, data)
@@ -293,11 +299,7 @@ class AutoencodeApp(App):
                 model_callbacks=lambda model, xv=x_val: [
                     DenoiseScore(xv, config.test_noise, config.seed + 2)
                 ],
-                verbose=verbose,
             )
-        return super().fit(
-            config, data, run_dir, extra_callbacks=extra_callbacks, verbose=verbose
-        )
 
     # === Evaluation ===
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from apps.autoencode import plots
+from dltoolkit.apps.autoencode import plots
 from dltoolkit.models.autoencoders import (
     encoder_of,
     jacobian_frobenius_norms,
@@ -25,7 +25,7 @@ JACOBIAN_IMAGES = 100  # test images the Jacobian norms are averaged over
 
 
 def mask(x: np.ndarray, q: float, seed: int) -> np.ndarray:
-    """The slides' masking noise: each value set to 0 with probability q."""
+    """The course's masking noise: each value set to 0 with probability q."""
     keep = np.random.default_rng(seed).random(x.shape) >= q
     return (x * keep).astype("float32")
 

@@ -6,7 +6,7 @@ from dltoolkit._quiet import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-from apps.captioning.app import APP  # noqa: E402
+from dltoolkit.apps.captioning.app import APP  # noqa: E402
 from dltoolkit.training.app import main  # noqa: E402
 
 sys.exit(main(APP))

@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from apps.gan.evaluation import (
+from dltoolkit.apps.gan.evaluation import (
     CLASSIFIER_DIR,
     make_scorer,
     plot_gan_curves,
@@ -24,19 +24,13 @@ from dltoolkit.errors import ConfigError, DataError
 from dltoolkit.metrics.frechet import FrechetDistanceCallback, feature_frechet_distance
 from dltoolkit.models import get_builder
 from dltoolkit.models.dcgan import dcgan_stages
+from dltoolkit.models.gan import GAN, GENERATOR_LOSSES, interpolate, seeded_noise
 from dltoolkit.training import runner
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig
 from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
-from dltoolkit.training.gan import (
-    GAN,
-    GENERATOR_LOSSES,
-    SampleGridCallback,
-    image_grid,
-    interpolate,
-    save_png,
-    seeded_noise,
-)
+from dltoolkit.training.gan_samples import SampleGridCallback
+from dltoolkit.training.plots import image_grid, save_png
 from dltoolkit.training.report import markdown_table
 
 MIN_IMAGE_SIZE = 16  # the judge is LeNet-5
@@ -103,18 +97,15 @@ PROFILES = {
         eval_samples=200,
         val_samples=100,
     ),
-    # quick (16x16 digits, a discriminator half as wide as the generator, batch
-    # 64, 150 epochs), measured on the 2-core machine while other jobs shared it
-    # (load average about 4.5): 216 s, of which 201 s training; frechet_distance
-    # 9.34 (real training images 1.54, untrained generator 393), min_class_share
-    # 0.054 (class 1), mean_confidence 0.834 (real test images 0.971). With the
-    # discriminator as wide as the generator (64), batch 32, 80 or 120 epochs:
-    # share 0.031; batch 64, 100 epochs: share 0.038. The narrower
-    # discriminator keeps D(G(z)) from collapsing to 0 and the rarer digits in.
+    # quick: 16x16 digits, batch 64, 150 epochs, and a discriminator half as
+    # wide as the generator. A discriminator as wide as the generator
+    # overpowers it (D(G(z)) collapses towards 0) and the generator drops the
+    # rarer digits; the narrower one keeps them in the samples.
     "quick": dict(
         epochs=150, batch_size=64, discriminator_width=32, classifier_epochs=30
     ),
-    # full: 32x32, larger z, longer; not measured here.
+    # full: 32x32 images, a 100-dimensional latent, more epochs and a larger
+    # evaluation sample: sample detail and a steadier score for run time.
     "full": dict(
         epochs=200,
         batch_size=32,
@@ -129,6 +120,7 @@ PROFILES = {
 class GanApp(App):
     name = "gan"
     config_cls = GanConfig
+    data_fields = ("data", "data_dir", "image_size", "channels")
     profiles = PROFILES
     headline = "frechet_distance"
     objective = "val_frechet_distance"
@@ -231,38 +223,24 @@ class GanApp(App):
             self._scorers[key] = make_scorer(config, data, directory, verbose=verbose)
         return self._scorers[key]
 
-    def callbacks(self, config, data, model, run_dir=None):
+    def prepare(self, config, data, run_dir: Path) -> None:
+        """Trains the judge (a LeNet-5 on the real training images) in
+        ``run_dir/classifier``, or reloads it from there."""
+        if not (Path(run_dir) / CLASSIFIER_DIR).is_dir():
+            print(f"judge: LeNet-5 on the real training images ({CLASSIFIER_DIR}/)")
+        self.scorer(config, data, run_dir, verbose=None)
+
+    def callbacks(self, config, data, model, run_dir: Path):
         scorer = self.scorer(config, data, run_dir)
         noise = seeded_noise(config.seed + 7919, config.val_samples, config.latent_dim)
 
         def sample_features(gan):
             return scorer(gan.generate(noise.numpy()))[0]
 
-        return [FrechetDistanceCallback(sample_features, scorer.real["val"])]
-
-    def fit(self, config, data, run_dir: Path, *, extra_callbacks=(), verbose=None):
-        run_dir = Path(run_dir)
-        if verbose != 0:
-            print(f"judge: LeNet-5 on the real training images ({CLASSIFIER_DIR}/)")
-        self.scorer(config, data, run_dir, verbose)  # the judge trains first
-        if verbose != 0:
-            print("GAN: DCGAN generator and discriminator")
-        grids = SampleGridCallback(run_dir / "samples", every=config.sample_every)
-        pipes = self.pipelines(config, data)
-        loss, metrics = self.loss_and_metrics(config)
-        return runner.fit(
-            lambda: self.build_model(config, data),
-            pipes.train,
-            pipes.val,
-            config=config,
-            run_dir=run_dir,
-            steps_per_epoch=pipes.steps_per_epoch,
-            loss=loss,
-            metrics=metrics,
-            extra_callbacks=[grids, *extra_callbacks],
-            model_callbacks=lambda model: self.callbacks(config, data, model, run_dir),
-            verbose=verbose,
-        )
+        return [
+            FrechetDistanceCallback(sample_features, scorer.real["val"]),
+            SampleGridCallback(Path(run_dir) / "samples", every=config.sample_every),
+        ]
 
     # === Evaluation ===
 
@@ -285,9 +263,6 @@ class GanApp(App):
             "mean_confidence": scores["mean_confidence"],
             "mean_confidence_real": float(scorer.real["test_confidence"].mean()),
             "classifier_accuracy": scorer.accuracy,
-            "judge_train_seconds": round(
-                runner.read_state(run_dir / CLASSIFIER_DIR)["train_seconds"], 2
-            ),
             "generated_samples": n,
         }
         fixed = keras.ops.convert_to_numpy(model.fixed_noise)

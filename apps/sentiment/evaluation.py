@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.sentiment.plots import plot_han_attention
-from dltoolkit.data.review_vectorizer import tokenize
+from dltoolkit.apps.sentiment.plots import plot_han_attention
 from dltoolkit.data.sentiment import TAGS, text_batches
+from dltoolkit.data.sentiment.vectorizer import tokenize
 from dltoolkit.training.report import markdown_table
 
 
@@ -94,8 +94,6 @@ def evaluate_sentiment(model, data, config, run_dir: Path):
         "test_examples": len(test),
         **{f"test_{t}": int(test.tags[t].sum()) for t in TAGS if t in test.tags},
     }
-    if data.pretrain_seconds is not None:
-        metrics["pretrain_seconds"] = round(data.pretrain_seconds, 2)
     names = list(data.class_names)
     matrix = confusion_matrix(test.labels, pred, labels=[0, 1])
     plots = [plot_confusion_matrix(matrix, names, run_dir / "confusion_matrix.png")]

@@ -8,12 +8,12 @@ its own name (``rnn``, ``text_cnn``, ``han``, ``bert_like``).
 from __future__ import annotations
 
 import dataclasses
-import time
+from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from dltoolkit.data.review_vectorizer import CLS, MASK, ReviewVectorizer
+from dltoolkit.data.sentiment.vectorizer import CLS, MASK, ReviewVectorizer
 from dltoolkit.errors import ConfigError
 from dltoolkit.models import get_builder
 from dltoolkit.models.bert import mask_tokens
@@ -114,30 +114,51 @@ def make_vectorizer(config, vocabulary) -> ReviewVectorizer:
     )
 
 
-def build_sentiment_model(config, data) -> keras.Model:
+def uses_pretraining(config) -> bool:
+    """Whether the config asks for masked-LM pretraining (bert_like only)."""
+    return config.model == "bert_like" and config.pretrain_epochs > 0
+
+
+def build_sentiment_model(config, data, encoder: Path | None = None) -> keras.Model:
     """Strings ``(batch,)`` -> probabilities ``(batch, 2)``.
 
-    For ``bert_like`` with ``pretrain_epochs > 0`` the encoder is first
-    trained as a masked language model on the training and unlabeled texts;
-    the seconds it took are kept in ``data.pretrain_seconds``.
+    For ``bert_like`` with ``pretrain_epochs > 0``, ``encoder`` is the weights
+    file :func:`pretrain_encoder` wrote; the model starts from it.
     """
     options = model_options(config)
     vectorizer = make_vectorizer(config, data.vocabulary)
-    pretrain = config.model == "bert_like" and config.pretrain_epochs > 0
+    pretrain = uses_pretraining(config)
     try:
         inner = _token_model(config, vectorizer.vocabulary_size, options, pretrain)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     if pretrain:
-        start = time.perf_counter()
-        pretrain_masked_lm(inner, vectorizer, data.train.texts + data.unlabeled, config)
-        data.pretrain_seconds = time.perf_counter() - start
+        if encoder is None:
+            raise ValueError("pretrain_epochs > 0 needs the pretrained encoder file")
+        inner.load_weights(encoder)
         inner = keras.Model(
             inner.input, inner.output["classification"], name="bert_like"
         )
     texts = keras.Input(shape=(), dtype="string", name="texts")
     outputs = inner(vectorizer(texts))
     return keras.Model(texts, outputs, name=f"sentiment_{config.model}")
+
+
+def pretrain_encoder(config, data, path: Path) -> Path:
+    """Masked-LM pretraining of the ``bert_like`` model on the training and
+    unlabeled texts; writes its weights to ``path`` (atomically)."""
+    options = model_options(config)
+    vectorizer = make_vectorizer(config, data.vocabulary)
+    try:
+        bert = _token_model(config, vectorizer.vocabulary_size, options, True)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    pretrain_masked_lm(bert, vectorizer, data.train.texts + data.unlabeled, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"tmp-{path.name}")
+    bert.save_weights(tmp)
+    tmp.replace(path)
+    return path
 
 
 def pretrain_masked_lm(bert, vectorizer, texts: list[str], config) -> keras.Model:

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from apps.translation.model import (
+from dltoolkit.apps.translation.model import (
     attention_maps,
     build_translator,
     fixed_length,
@@ -99,8 +99,11 @@ class TranslationConfig(TrainConfig):
     early_stopping_patience: int = 3
 
 
-# quick: test BLEU ~97 (beam 4) in under 2.5 minutes on 2 CPU cores; full: ~99.7
-# in about 16 minutes (README has the measured runs).
+# quick: a GRU encoder-decoder with Bahdanau attention on 30,000 generated pairs
+# for 6 epochs, enough to learn the grammar's agreement and conjugation in a
+# few CPU minutes, with gradient clipping for the recurrent steps. full: 80,000
+# pairs and up to 15 epochs, the performance schedule on val_bleu lowering the
+# rate when BLEU stalls, for near-exact translations at several times the cost.
 PROFILES = {
     "smoke": dict(
         num_pairs=1000,
@@ -155,6 +158,18 @@ BAD_INPUTS = (
 class TranslationApp(App):
     name = "translation"
     config_cls = TranslationConfig
+    data_fields = (
+        "data",
+        "data_dir",
+        "reverse",
+        "num_pairs",
+        "val_fraction",
+        "test_fraction",
+        "source_vocab_size",
+        "target_vocab_size",
+        "max_source_length",
+        "max_target_length",
+    )
     profiles = PROFILES
     headline = "bleu"
     objective = "val_bleu"
@@ -236,7 +251,7 @@ class TranslationApp(App):
             cache[key] = tf.function(fn, input_signature=[_SPEC])
         return cache[key]
 
-    def callbacks(self, config, data, model):
+    def callbacks(self, config, data, model, run_dir):
         greedy = self.translator(model, config, data, beam_width=1)
         pairs = data.val[: config.val_bleu_size]
         return [

@@ -7,7 +7,6 @@ References:
     Davis, S. and Mermelstein, P. (1980). Comparison of parametric
     representations for monosyllabic word recognition. IEEE TASSP 28(4).
     Young, S. et al. The HTK Book, sec. 5.6 (delta coefficients).
-    Course slides "Automatic Speech Recognition" (feature extraction).
 """
 
 from __future__ import annotations

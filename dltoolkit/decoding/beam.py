@@ -77,7 +77,7 @@ def beam_search(
         best first.
 
     References:
-        Course slides, "Beam Search": keep the k most promising sentences and
+        DSE 3151, "Beam Search": keep the k most promising sentences and
         extend each by one word per step. Wu et al., "Google's Neural Machine
         Translation System", 2016, Eq. 14 (length penalty).
     """

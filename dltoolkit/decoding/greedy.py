@@ -42,7 +42,7 @@ def greedy_search(
         and including ``end_id``, then ``pad_id``.
 
     References:
-        Course slides, "Beam Search": "model greedily outputs the most likely
+        DSE 3151, "Beam Search": "model greedily outputs the most likely
         word at each step".
     """
 

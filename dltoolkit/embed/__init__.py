@@ -2,7 +2,7 @@
 
 ``tsne`` / ``sne`` return a ``TSNEResult``; ``ActivationEvolution`` is a Keras
 callback that embeds a layer's activations after each epoch and draws the
-sequence (course file 003, "Visualizing hidden layer activations").
+sequence (E9 309, "Visualizing hidden layer activations").
 
 Names are imported on first use, so ``dltk`` starts without NumPy, matplotlib
 or TensorFlow and ``tsne`` alone never imports TensorFlow.

@@ -1,7 +1,7 @@
 """Input-space affinities of SNE and t-SNE: per-point bandwidths by binary search.
 
 References:
-    Course file 003, "Stochastic neighborhood embedding": p_{j|i} with a
+    E9 309, "Stochastic neighborhood embedding": p_{j|i} with a
     data-point specific variance sigma_i chosen for a uniform entropy H_i.
     van der Maaten and Hinton, "Visualizing Data using t-SNE", JMLR 2008,
     section 2 (perplexity) and section 3.1 (symmetric p_ij).

@@ -1,7 +1,7 @@
 """Inter-epoch evolution of hidden activations, embedded with t-SNE.
 
 References:
-    Course file 003, "Visualizing hidden layer activations in CNNs using
+    E9 309, "Visualizing hidden layer activations in CNNs using
     t-SNE: inter-epoch evolution"; Rauber et al., "Visualizing the hidden
     activity of artificial neural networks", IEEE TVCG 23(1), 2016.
 """

@@ -1,7 +1,7 @@
-"""t-SNE and SNE: exact O(n^2) NumPy implementations of the course's formulas.
+"""t-SNE and SNE: exact O(n^2) NumPy implementations of the E9 309 formulas.
 
 References:
-    Course file 003, "Stochastic neighborhood embedding", "Error function and
+    E9 309, "Stochastic neighborhood embedding", "Error function and
     optimization", "t-SNE" (Student-t Q with one degree of freedom and its
     gradient), "Practical considerations" (perplexity, learning rate,
     iterations).

@@ -14,7 +14,7 @@
 References:
     Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected
     applications in speech recognition. Proc. IEEE 77(2), 257-286.
-    Course slides "Markov Models" (DSE 3151).
+    DSE 3151, "Markov Models".
 """
 
 from dltoolkit.hmm.emissions import (

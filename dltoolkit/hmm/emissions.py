@@ -11,7 +11,7 @@ References:
     Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected
     applications in speech recognition. Proc. IEEE 77(2), 257-286: eq. (40c)
     (discrete), eqs. (52)-(54) (Gaussian mixtures).
-    Course slides "Baum-Welch Algorithm: Update phase" (``b_ij*``) and
+    DSE 3151, "Baum-Welch Algorithm: Update phase" (``b_ij*``) and
     "Automatic Speech Recognition" (GMM-HMM acoustic models).
 """
 

@@ -9,7 +9,8 @@ insertion_penalty``; arcs into ``end`` carry ``lm_weight * log P(</s>|w)``.
 Viterbi over the graph (:func:`viterbi_beam`, optionally beam-pruned) yields
 the state path; :func:`path_words` reads the words off it.
 
-W* = argmax_W P(X|W) P(W)^lm_weight * penalty^|W| (course slides "ASR").
+W* = argmax_W P(X|W) P(W)^lm_weight * penalty^|W| (DSE 3151, "Automatic
+Speech Recognition").
 
 References:
     Jurafsky, D. and Martin, J. H. Speech and Language Processing, ch. 9

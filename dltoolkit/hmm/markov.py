@@ -8,7 +8,7 @@ every method then accepts names or indices.
 References:
     Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected
     applications in speech recognition. Proc. IEEE 77(2), 257-286 (sec. II).
-    Course slides "Markov Models" (DSE 3151): the workout example (counts ->
+    DSE 3151, "Markov Models": the workout example (counts ->
     transition matrix, its second power), the state-sequence probability.
 """
 
@@ -103,7 +103,7 @@ class MarkovChain:
 
     @classmethod
     def from_counts(cls, counts, *, startprob=None, states=None) -> MarkovChain:
-        """Normalizes transition counts row by row (the slides' workout table).
+        """Normalizes transition counts row by row (the course's workout table).
 
         Raises:
             ValueError: when a row has no transitions (its next state is unknown).
@@ -184,7 +184,7 @@ class MarkovChain:
             log: return the log-probability.
 
         References:
-            Slides "Summary of Markov Model": probability of a state sequence.
+            DSE 3151, "Summary of Markov Model": probability of a state sequence.
         """
         idx = [self.index(s) for s in sequence]
         if not idx:
@@ -204,7 +204,8 @@ class MarkovChain:
         """``P^n``: entry ``(i, j)`` is ``P(z_{t+n} = j | z_t = i)``.
 
         References:
-            Slides "Power of the transition matrix": ``r_ij(n) = sum_k r_ik(n-1) p_kj``.
+            DSE 3151, "Power of the transition matrix":
+            ``r_ij(n) = sum_k r_ik(n-1) p_kj``.
         """
         if int(n) != n or n < 0:
             raise ValueError(f"n must be a non-negative integer. Received: {n}")

@@ -10,7 +10,7 @@ References:
     Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected
     applications in speech recognition. Proc. IEEE 77(2), 257-286: the three
     problems (sec. III), re-estimation eqs. (40a)-(40c).
-    Course slides "Hidden Markov Model" and "Baum-Welch Algorithm".
+    DSE 3151, "Hidden Markov Model" and "Baum-Welch Algorithm".
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def baum_welch(
         log-likelihood before each M-step, as in hmmlearn.
 
     References:
-        Rabiner (1989), eqs. (37)-(40); slides "Baum-Welch Algorithm".
+        Rabiner (1989), eqs. (37)-(40); DSE 3151, "Baum-Welch Algorithm".
     """
     if int(n_iter) != n_iter or n_iter < 1:
         raise ValueError(f"n_iter must be a positive integer. Received: {n_iter}")

@@ -14,7 +14,7 @@ reachable, the step falls back to an exact log-sum-exp, so sparse
 References:
     Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected
     applications in speech recognition. Proc. IEEE 77(2), 257-286.
-    Course slides "Markov Models" (DSE 3151): forward procedure, Baum-Welch,
+    DSE 3151, "Markov Models": forward procedure, Baum-Welch,
     Viterbi.
 """
 
@@ -176,7 +176,7 @@ def forward(log_startprob, log_transmat, log_emissions, lengths=None):
         ``(B, T, N)`` (``-inf`` at padded frames) and ``(B,)``.
 
     References:
-        Rabiner (1989), eqs. (19)-(21); slides "HMM - Forward Procedure".
+        Rabiner (1989), eqs. (19)-(21); DSE 3151, "HMM - Forward Procedure".
     """
     ls, lt, em, lengths, mask, batched = _prepare(
         log_startprob, log_transmat, log_emissions, lengths
@@ -203,7 +203,7 @@ def backward(log_startprob, log_transmat, log_emissions, lengths=None):
         ``log_beta`` shaped like ``log_emissions`` (``-inf`` at padded frames).
 
     References:
-        Rabiner (1989), eqs. (23)-(25); slides "Baum-Welch: Backward Phase".
+        Rabiner (1989), eqs. (23)-(25); DSE 3151, "Baum-Welch: Backward Phase".
     """
     _, lt, em, lengths, mask, batched = _prepare(
         log_startprob, log_transmat, log_emissions, lengths
@@ -235,7 +235,7 @@ def posteriors(
         ``(gamma, xi_sum)`` with ``xi_sum`` ``(N, N)`` or ``(B, N, N)``.
 
     References:
-        Rabiner (1989), eqs. (26)-(27) and (37); slides "Baum-Welch: Update phase".
+        Rabiner (1989), eqs. (26)-(27) and (37); DSE 3151, "Baum-Welch: Update phase".
     """
     gamma, xi_sum, _ = forward_backward(
         log_startprob, log_transmat, log_emissions, lengths, return_batched=True
@@ -311,7 +311,7 @@ def viterbi(log_startprob, log_transmat, log_emissions, lengths=None):
         (``-1`` at padded frames) and ``(B,)``.
 
     References:
-        Rabiner (1989), eqs. (32)-(35); slides "HMM - Viterbi Algorithm".
+        Rabiner (1989), eqs. (32)-(35); DSE 3151, "HMM - Viterbi Algorithm".
     """
     ls, lt, em, lengths, mask, batched = _prepare(
         log_startprob, log_transmat, log_emissions, lengths

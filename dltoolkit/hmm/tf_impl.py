@@ -18,7 +18,7 @@ NaN, lengths) raise ``tf.errors.InvalidArgumentError`` at run time. Pass
 References:
     Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected
     applications in speech recognition. Proc. IEEE 77(2), 257-286.
-    Course slides "Markov Models" (DSE 3151): forward procedure, Viterbi.
+    DSE 3151, "Markov Models": forward procedure, Viterbi.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ def forward(
         ``(B, T, N)`` (``-inf`` at padded frames) and ``(B,)``.
 
     References:
-        Rabiner (1989), eqs. (19)-(21); slides "HMM - Forward Procedure".
+        Rabiner (1989), eqs. (19)-(21); DSE 3151, "HMM - Forward Procedure".
     """
     ls, lt, em, lengths, batched = prepare(
         log_startprob, log_transmat, log_emissions, lengths, validate
@@ -280,7 +280,7 @@ def backward(
         ``log_beta`` shaped like ``log_emissions`` (``-inf`` at padded frames).
 
     References:
-        Rabiner (1989), eqs. (23)-(25); slides "Baum-Welch: Backward Phase".
+        Rabiner (1989), eqs. (23)-(25); DSE 3151, "Baum-Welch: Backward Phase".
     """
     _, lt, em, lengths, batched = prepare(
         log_startprob, log_transmat, log_emissions, lengths, validate
@@ -307,7 +307,7 @@ def posteriors(
         ``(gamma, xi_sum)`` with ``xi_sum`` ``(N, N)`` or ``(B, N, N)``.
 
     References:
-        Rabiner (1989), eqs. (26)-(27) and (37); slides "Baum-Welch: Update phase".
+        Rabiner (1989), eqs. (26)-(27) and (37); DSE 3151, "Baum-Welch: Update phase".
     """
     ls, lt, em, lengths, batched = prepare(
         log_startprob, log_transmat, log_emissions, lengths, validate
@@ -334,7 +334,7 @@ def viterbi(
         (``-1`` at padded frames) and ``(B,)``.
 
     References:
-        Rabiner (1989), eqs. (32)-(35); slides "HMM - Viterbi Algorithm".
+        Rabiner (1989), eqs. (32)-(35); DSE 3151, "HMM - Viterbi Algorithm".
     """
     ls, lt, em, lengths, batched = prepare(
         log_startprob, log_transmat, log_emissions, lengths, validate

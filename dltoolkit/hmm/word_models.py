@@ -13,7 +13,7 @@ transitions). Mixtures grow by splitting every component in two.
 References:
     Rabiner (1989), sec. VI (connected word models), eqs. (52)-(54).
     Young, S. et al. The HTK Book, ch. 8 (HCompV, HERest, mixture splitting).
-    Course slides "Automatic Speech Recognition" (GMM-HMM acoustic models).
+    DSE 3151, "Automatic Speech Recognition" (GMM-HMM acoustic models).
 """
 
 from __future__ import annotations

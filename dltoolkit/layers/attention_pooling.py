@@ -35,7 +35,7 @@ class AttentionPooling(keras.layers.Layer):
 
     References:
         Yang et al., "Hierarchical Attention Networks for Document
-        Classification", NAACL 2016, eqs. 5-10. Course slides: "Hierarchical
+        Classification", NAACL 2016, eqs. 5-10. DSE 3151, "Hierarchical
         Attention Networks", u_ij = tanh(W_w h_ij + b_w),
         alpha_ij = exp(u_ij^T u_w) / sum_t exp(u_it^T u_w), s_i = sum_j alpha_ij h_ij.
     """

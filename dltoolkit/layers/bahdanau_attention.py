@@ -14,7 +14,7 @@ class BahdanauAttention(keras.layers.Layer):
     """Additive attention of decoder states over encoder outputs.
 
     For a decoder state ``s_t`` (the query) and encoder outputs ``h_j`` (the
-    memory), the slides' parametric form::
+    memory), the course's parametric form::
 
         e_jt = v_attn^T tanh(U_attn h_j + W_attn s_t)
         alpha_jt = exp(e_jt) / sum_j exp(e_jt)      (padded j excluded)
@@ -39,7 +39,7 @@ class BahdanauAttention(keras.layers.Layer):
 
     References:
         Bahdanau, Cho and Bengio, "Neural Machine Translation by Jointly
-        Learning to Align and Translate", ICLR 2015. Course slides: "Encoder
+        Learning to Align and Translate", ICLR 2015. DSE 3151, "Encoder
         Decoder with Attention Mechanism", ``e_jt = V_attn^T tanh(U_attn h_j +
         W_attn s_t)``, ``alpha_jt = softmax(e_jt)``, ``c_t = sum_j alpha_jt
         h_j``.

@@ -43,7 +43,7 @@ class BahdanauAttentionCell(keras.layers.Layer):
 
     References:
         Bahdanau, Cho and Bengio, "Neural Machine Translation by Jointly
-        Learning to Align and Translate", ICLR 2015. Course slides: "Encoder
+        Learning to Align and Translate", ICLR 2015. DSE 3151, "Encoder
         Decoder with Attention Mechanism", ``s_t = RNN(s_{t-1}, [e(y_{t-1}),
         c_t])``.
     """

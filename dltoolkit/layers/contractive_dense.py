@@ -35,7 +35,7 @@ class ContractiveDense(keras.layers.Layer):
         kernel_initializer: initializer of ``W`` (input size x units).
 
     References:
-        Course slides (002), "Contractive Autoencoders":
+        DSE 3151, "Contractive Autoencoders":
         ``Omega(theta) = ||J_x(h)||_F^2 = sum_j sum_l (dh_l / dx_j)^2``;
         Rifai et al., "Contractive Auto-Encoders", ICML 2011.
     """

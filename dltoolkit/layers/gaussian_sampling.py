@@ -20,7 +20,7 @@ class GaussianSampling(keras.layers.Layer):
         seed: seed of the ``eps`` sampler.
 
     References:
-        Course slides (002), "Variational Autoencoders": "sample eps ~ N(0, 1),
+        DSE 3151, "Variational Autoencoders": "sample eps ~ N(0, 1),
         and then compute z = mu + sigma * eps"; Kingma and Welling,
         "Auto-Encoding Variational Bayes", ICLR 2014.
     """

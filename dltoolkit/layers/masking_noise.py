@@ -11,7 +11,7 @@ class MaskingNoise(keras.layers.Layer):
     """Sets each input element to 0 with probability ``rate``, in training only.
 
     Unlike dropout, kept elements are not rescaled: the corruption is the
-    slides' ``P(x~ = 0 | x) = q``, ``P(x~ = x | x) = 1 - q``. At inference the
+    course's ``P(x~ = 0 | x) = q``, ``P(x~ = x | x) = 1 - q``. At inference the
     layer is the identity.
 
     Args:
@@ -19,7 +19,7 @@ class MaskingNoise(keras.layers.Layer):
         seed: seed of the mask sampler.
 
     References:
-        Course slides (002), "Denoising Autoencoders"; Vincent et al.,
+        DSE 3151, "Denoising Autoencoders"; Vincent et al.,
         "Extracting and Composing Robust Features with Denoising
         Autoencoders", ICML 2008.
     """

@@ -30,8 +30,8 @@ class PositionalEncoding(keras.layers.Layer):
         max_wavelength: the base ``10000`` of the paper.
 
     References:
-        Vaswani et al., "Attention Is All You Need", 2017, Section 3.5. Course
-        slides, "Transformers: Positional Encoding": the positional information
+        Vaswani et al., "Attention Is All You Need", 2017, Section 3.5.
+        DSE 3151, "Transformers: Positional Encoding": the positional information
         of each token is added to its input embedding.
     """
 

@@ -20,7 +20,7 @@ class RReLU(keras.layers.Layer):
 
     References:
         Xu et al., "Empirical Evaluation of Rectified Activations in
-        Convolutional Network", 2015. Course slides: "Randomized leaky ReLU
+        Convolutional Network", 2015. DSE 3151, "Randomized leaky ReLU
         (RReLU): alpha is picked randomly in a given range during training and
         is fixed to an average value during testing".
     """

@@ -30,7 +30,7 @@ class SparsityPenalty(keras.layers.Layer):
     """Passes sigmoid activations through and adds ``beta * Omega`` to the loss.
 
     ``Omega = sum_l KL(rho || rho_hat_l)`` with ``rho_hat_l`` the mean
-    activation of unit ``l`` over the batch (the slides' average over the
+    activation of unit ``l`` over the batch (the course's average over the
     ``m`` training examples, estimated per batch). The penalty is minimal (0)
     when every ``rho_hat_l = rho``. Activations must lie in [0, 1] (sigmoid
     units); the last axis holds the units and every other axis is averaged.
@@ -40,7 +40,7 @@ class SparsityPenalty(keras.layers.Layer):
         beta: the penalty weight, >= 0.
 
     References:
-        Course slides (002), "Sparse Autoencoders":
+        DSE 3151, "Sparse Autoencoders":
         ``L'(theta) = L(theta) + Omega(theta)``.
     """
 

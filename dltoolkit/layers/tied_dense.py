@@ -24,7 +24,7 @@ class TiedDense(keras.layers.Layer):
         kernel_initializer: initializer of ``W`` (input size x units).
 
     References:
-        Course slides (002), "Regularization in Autoencoders": "Another trick
+        DSE 3151, "Regularization in Autoencoders": "Another trick
         is to tie the weights of encoder and decoder (W* = W^T). This
         effectively reduces the number of parameters and acts as a
         regularizer."

@@ -33,7 +33,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     References:
         Vaswani et al., "Attention Is All You Need", 2017, Sections 3.4-3.5;
         Devlin et al., "BERT", 2019, Figure 2 (learned position embeddings).
-        Course slides, "BERT": every input embedding combines token, segment
+        DSE 3151, "BERT": every input embedding combines token, segment
         and position embeddings.
     """
 

@@ -46,7 +46,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     References:
         Vaswani et al., "Attention Is All You Need", 2017, Section 3.1-3.2.3.
-        Course slides, "Transformers: Decoder": a masked multi-head attention
+        DSE 3151, "Transformers: Decoder": a masked multi-head attention
         prevents positions from seeing subsequent positions; the
         encoder-decoder attention takes its keys and values from the encoder.
     """

@@ -77,7 +77,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     References:
         Vaswani et al., "Attention Is All You Need", 2017, Section 3.1 and
         3.3. Xiong et al., "On Layer Normalization in the Transformer
-        Architecture", 2020 (pre-norm). Course slides, "Transformers: Encoder".
+        Architecture", 2020 (pre-norm). DSE 3151, "Transformers: Encoder".
     """
 
     def __init__(

@@ -41,7 +41,7 @@ class TreeComposition(keras.layers.Layer):
 
     References:
         Socher et al., "Parsing Natural Scenes and Natural Language with
-        Recursive Neural Networks", ICML 2011. Course slides: "Recursive
+        Recursive Neural Networks", ICML 2011. DSE 3151, "Recursive
         Neural Networks", s = W^score p, p = f(W[c1; c2] + b).
     """
 

@@ -2,8 +2,9 @@
 
 Pure Python/NumPy functions. BLEU and chrF equal sacreBLEU's, WER and CER
 jiwer's, NIST NLTK's; METEOR (exact matching) and LEPOR follow their papers
-and the course slides. Corpus functions take hypotheses and sacreBLEU-style
-reference streams: ``references[k][i]`` is the k-th reference of segment i.
+and the course (DSE 3151, "Evaluation of machine translation"). Corpus
+functions take hypotheses and sacreBLEU-style reference streams:
+``references[k][i]`` is the k-th reference of segment i.
 """
 
 from dltoolkit.metrics.bleu import BLEUScore, compute_bleu, corpus_bleu, sentence_bleu

@@ -18,7 +18,7 @@ References:
     for sentence-level BLEU, WMT (the smoothing methods).
     Post (2018), A call for clarity in reporting BLEU scores, WMT (sacreBLEU,
     whose statistics, smoothing and signature these functions reproduce).
-    Course slides, "Evaluation of Machine Translation: BLEU score" (modified
+    DSE 3151, "Evaluation of Machine Translation: BLEU score" (modified
     precision, brevity penalty).
 """
 

@@ -32,7 +32,7 @@ class BleuCallback(keras.callbacks.Callback):
 
     References:
         Papineni et al., "BLEU: a Method for Automatic Evaluation of Machine
-        Translation", ACL 2002. Course slides: BLEU.
+        Translation", ACL 2002. DSE 3151, "BLEU score".
     """
 
     def __init__(

@@ -27,7 +27,7 @@ several references takes the best one.
 References:
     Han, Wong and Chao (2012), LEPOR: a robust evaluation metric for machine
     translation with augmented factors, COLING.
-    Course slides, "Evaluation of machine translation": LEPOR (enhanced length
+    DSE 3151, "Evaluation of machine translation": LEPOR (enhanced length
     penalty, precision, recall, n-gram word order penalty).
 """
 

@@ -25,7 +25,7 @@ are not implemented.)
 References:
     Banerjee and Lavie (2005), METEOR: an automatic metric for MT evaluation
     with improved correlation with human judgments, ACL workshop.
-    Course slides, "Evaluation of machine translation": METEOR, the harmonic
+    DSE 3151, "Evaluation of machine translation": METEOR, the harmonic
     mean of unigram precision and recall, with recall weighted higher.
 """
 

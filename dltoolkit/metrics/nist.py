@@ -19,7 +19,7 @@ highest precision is used.
 References:
     Doddington (2002), Automatic evaluation of machine translation quality
     using n-gram co-occurrence statistics, HLT.
-    Course slides, "Evaluation of machine translation: NIST" (when a correct
+    DSE 3151, "Evaluation of machine translation: NIST" (when a correct
     n-gram is found, the rarer it is, the more weight it is given).
 """
 

@@ -10,7 +10,7 @@ summed before dividing. CER is the same over characters.
 References:
     Levenshtein (1966), Binary codes capable of correcting deletions,
     insertions and reversals.
-    Course slides, "Evaluation of machine translation": word error rate, a
+    DSE 3151, "Evaluation of machine translation": word error rate, a
     metric based on the Levenshtein distance at the word level.
 """
 

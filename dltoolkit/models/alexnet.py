@@ -244,7 +244,7 @@ def build_alexnet(
 
     References:
         Krizhevsky, Sutskever & Hinton, "ImageNet classification with deep
-        convolutional neural networks", NeurIPS 2012. Course slides:
+        convolutional neural networks", NeurIPS 2012. DSE 3151,
         "AlexNet Architecture".
     """
     return build_alexnet_like(
@@ -298,7 +298,7 @@ def build_zfnet(
 
     References:
         Zeiler & Fergus, "Visualizing and understanding convolutional
-        networks", ECCV 2014. Course slides: "ZFNet Architecture (2013)".
+        networks", ECCV 2014. DSE 3151, "ZFNet Architecture (2013)".
     """
     return build_alexnet_like(
         input_shape,

@@ -4,7 +4,7 @@ contractive and convolutional.
 One generic dense builder (:func:`build_autoencoder`) takes every
 regularizer as an option; the named variants are thin wrappers with the
 variant's defaults. The encoder is ``h = g(W x + b)`` and the decoder
-``x^ = f(W* h + c)`` (course slides 002, "Generative Models: Introduction").
+``x^ = f(W* h + c)`` (DSE 3151, "Generative Models: Introduction").
 The code layer is named ``code``, so :func:`encoder_of` finds the encoder of
 any of them.
 """
@@ -84,7 +84,7 @@ def build_autoencoder(
     seed=None,
     name="autoencoder",
 ):
-    """Builds a dense autoencoder with any of the slides' regularizers.
+    """Builds a dense autoencoder with any of the course's regularizers.
 
     Inputs of rank > 1 (images) are flattened and the reconstruction is
     reshaped back, so the output has the input's shape. Train it on
@@ -115,7 +115,7 @@ def build_autoencoder(
         An uncompiled ``keras.Model`` whose output has the input's shape.
 
     References:
-        Course slides (002): "Undercomplete and Overcomplete Autoencoders",
+        DSE 3151, "Undercomplete and Overcomplete Autoencoders",
         "Regularization in Autoencoders" (tied weights), "Denoising
         Autoencoders", "Sparse Autoencoders", "Contractive Autoencoders".
     """
@@ -232,7 +232,7 @@ def build_undercomplete_autoencoder(
         options: any option of :func:`build_autoencoder`.
 
     References:
-        Course slides (002), "Undercomplete and Overcomplete Autoencoders".
+        DSE 3151, "Undercomplete and Overcomplete Autoencoders".
     """
     size = _input_size(input_shape)
     if not isinstance(code_size, int) or not 1 <= code_size < size:
@@ -264,7 +264,7 @@ def build_overcomplete_autoencoder(
         options: any option of :func:`build_autoencoder`.
 
     References:
-        Course slides (002), "Undercomplete and Overcomplete Autoencoders",
+        DSE 3151, "Undercomplete and Overcomplete Autoencoders",
         "Regularization in Autoencoders".
     """
     size = _input_size(input_shape)
@@ -364,7 +364,7 @@ def build_conv_autoencoder(
     seed=None,
     name="conv_autoencoder",
 ):
-    """A convolutional autoencoder, as in the slides' Keras example.
+    """A convolutional autoencoder, as in the course's Keras example.
 
     Encoder: per entry of ``filters``, a same-padded convolution and a 2x2
     max-pooling; decoder: the mirror, convolution then 2x2 up-sampling; a
@@ -383,7 +383,7 @@ def build_conv_autoencoder(
         name: model name.
 
     References:
-        Course slides (002), "Autoencoders: Introduction" (Conv2D +
+        DSE 3151, "Autoencoders: Introduction" (Conv2D +
         MaxPooling2D encoder, Conv2D + UpSampling2D decoder,
         ``model.fit(x, x)``).
     """

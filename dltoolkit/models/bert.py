@@ -71,7 +71,7 @@ def build_bert_like(
     References:
         Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers
         for Language Understanding", 2019. Turc et al., "Well-Read Students
-        Learn Better", 2019 (BERT-Mini). Course slides, "BERT": token, segment
+        Learn Better", 2019 (BERT-Mini). DSE 3151, "BERT": token, segment
         and position embeddings; masked language modeling.
     """
     seq_len = sequence_length("bert_like", input_shape)
@@ -159,7 +159,7 @@ def mask_tokens(ids, *, vocab_size, mask_id, special_ids, seed, rate=0.15):
 
     References:
         Devlin et al., "BERT", 2019, Section 3.1 (Task #1: Masked LM) and
-        Appendix A.1. Course slides, "BERT": replace 15% of the input sequence
+        Appendix A.1. DSE 3151, "BERT": replace 15% of the input sequence
         with [MASK].
     """
     if not 0.0 < rate < 1.0:

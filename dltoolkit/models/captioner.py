@@ -157,7 +157,7 @@ def build_captioner(
     References:
         Xu et al., "Show, Attend and Tell: Neural Image Caption Generation
         with Visual Attention", ICML 2015; Vinyals et al., "Show and Tell",
-        CVPR 2015. Course slides: "Encoder Decoder Models: Image Captioning"
+        CVPR 2015. DSE 3151, "Encoder Decoder Models: Image Captioning"
         (``s0 = CNN(I)``; image features concatenated to the word embedding).
     """
     input_shape = tuple(input_shape)

@@ -114,7 +114,7 @@ def build_dcgan_generator(
     References:
         Radford, Metz & Chintala, "Unsupervised Representation Learning with
         Deep Convolutional Generative Adversarial Networks", ICLR 2016.
-        Course slides: "Architecture guidelines for stable Deep Convolutional
+        DSE 3151, "Architecture guidelines for stable Deep Convolutional
         GANs".
     """
     h, w, channels = _check_image_shape(name, "image_shape", image_shape)
@@ -186,7 +186,7 @@ def build_dcgan_discriminator(
         ``(batch, 1)`` logits.
 
     References:
-        Radford, Metz & Chintala, ICLR 2016. Course slides: "Architecture
+        Radford, Metz & Chintala, ICLR 2016. DSE 3151, "Architecture
         guidelines for stable Deep Convolutional GANs".
     """
     h, w, _ = _check_image_shape(name, "image_shape", image_shape)

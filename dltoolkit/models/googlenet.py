@@ -105,8 +105,8 @@ def build_googlenet(
         An uncompiled ``keras.Model``.
 
     References:
-        Szegedy et al., "Going deeper with convolutions", CVPR 2015. Course
-        slides: "GoogleNet Architecture (2014)".
+        Szegedy et al., "Going deeper with convolutions", CVPR 2015. DSE 3151,
+        "GoogleNet Architecture (2014)".
     """
     opts = LayerOptions(
         activation=activation,

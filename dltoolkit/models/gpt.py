@@ -66,7 +66,7 @@ def build_gpt_like(
     References:
         Radford et al., "Improving Language Understanding by Generative
         Pre-Training", 2018; Radford et al., "Language Models are Unsupervised
-        Multitask Learners", 2019 (pre-norm). Course slides, "GPT": a 12-layer
+        Multitask Learners", 2019 (pre-norm). DSE 3151, "GPT": a 12-layer
         decoder-only transformer with masked self-attention heads.
     """
     seq_len = sequence_length("gpt_like", input_shape)

@@ -132,7 +132,7 @@ def build_han(
     References:
         Yang et al., "Hierarchical Attention Networks for Document
         Classification", NAACL 2016 (GRU encoders of 50 units per direction,
-        200-dimensional embeddings). Course slides: "Hierarchical Attention
+        200-dimensional embeddings). DSE 3151, "Hierarchical Attention
         Networks", parameters W_w, W_s, V, b_w, b_s, b, u_w, u_s.
     """
     input_shape = tuple(input_shape)

@@ -36,9 +36,9 @@ def build_lenet5(
     """Builds LeNet-5: two conv/subsampling stages and three dense layers.
 
     conv 6@5x5 -> pool 2x2 -> conv 16@5x5 -> pool 2x2 -> dense 120 -> dense 84
-    -> ``num_classes``. The defaults follow the paper as the slides show it:
+    -> ``num_classes``. The defaults follow the paper as the course shows it:
     tanh units (AlexNet is introduced as "ReLU instead of sigmoid and tanh")
-    with Glorot initialization (the slides pair Glorot with tanh) and
+    with Glorot initialization (the course pairs Glorot with tanh) and
     average-pooling "subsampling" layers. The trainable coefficients of the
     paper's subsampling layers and its partial S2-C3 connection table are left
     out, as in the usual Keras versions: 61,706 parameters at 32x32x1 -> 10.
@@ -58,7 +58,7 @@ def build_lenet5(
 
     References:
         LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to
-        document recognition", Proc. IEEE 86(11), 1998. Course slides:
+        document recognition", Proc. IEEE 86(11), 1998. DSE 3151,
         "LeNet-5 Architecture for handwritten number recognition".
     """
     opts = LayerOptions(

@@ -41,7 +41,7 @@ def build_mlp(
         An uncompiled ``keras.Model``.
 
     References:
-        Course slides: shallow and deep networks; XOR with one hidden ReLU layer.
+        DSE 3151, shallow and deep networks; XOR with one hidden ReLU layer.
     """
     if isinstance(hidden_units, int):
         hidden_units = (hidden_units,)

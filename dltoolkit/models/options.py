@@ -1,4 +1,4 @@
-"""The slides' layer options, shared by every builder.
+"""The course's layer options, shared by every builder.
 
 Builders take these keyword arguments by name: ``activation``,
 ``kernel_initializer``, ``regularizer``, ``regularization``, ``dropout`` and
@@ -41,7 +41,7 @@ REGULARIZERS = ("l1", "l2", "l1_l2", "max_norm")
 # The strength used when `regularization` is not given: a penalty weight for
 # l1/l2/l1_l2 and the norm cap for max_norm.
 DEFAULT_REGULARIZATION = {"l1": 1e-5, "l2": 1e-4, "l1_l2": 1e-5, "max_norm": 3.0}
-LEAKY_SLOPE = 0.01  # the slides: "usually the value of a is 0.01"
+LEAKY_SLOPE = 0.01  # the course: "usually the value of a is 0.01"
 
 
 def _choice_error(argument: str, value, valid) -> ValueError:

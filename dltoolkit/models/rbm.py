@@ -13,7 +13,7 @@ replaced by ``v_k``, the end of a k-step Gibbs chain started at the data: the
 train step minimizes ``mean F(v_0) - mean F(v_k)`` with ``v_k`` held constant.
 
 References:
-    Course slides (003), "Unsupervised learning: Restricted Boltzmann
+    E9 309, "Unsupervised learning: Restricted Boltzmann
     Machines", "Boltzmann machine" (learning by maximizing likelihood);
     Hinton, "Training Products of Experts by Minimizing Contrastive
     Divergence", Neural Computation 2002; Hinton, "A Practical Guide to

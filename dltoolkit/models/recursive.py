@@ -78,7 +78,7 @@ def build_recursive(
         Socher et al., "Parsing Natural Scenes and Natural Language with
         Recursive Neural Networks", ICML 2011; Socher et al., "Recursive Deep
         Models for Semantic Compositionality Over a Sentiment Treebank", EMNLP
-        2013 (a classifier on every node). Course slides: "Recursive Neural
+        2013 (a classifier on every node). DSE 3151, "Recursive Neural
         Networks".
     """
     input_shape = tuple(input_shape)
@@ -267,7 +267,7 @@ def greedy_parse(model_or_weights, embeddings, leaves=None):
 
     References:
         Socher et al., ICML 2011, section 3 (greedy approximation of the best
-        tree). Course slides: "Approximate the best tree by locally
+        tree). DSE 3151, "Approximate the best tree by locally
         maximizing each subtree".
     """
     weights = composition_weights(model_or_weights)

@@ -134,7 +134,7 @@ def build_resnet(
 
     References:
         He, Zhang, Ren & Sun, "Deep residual learning for image recognition",
-        CVPR 2016. Course slides: "ResNet Architecture (2015)".
+        CVPR 2016. DSE 3151, "ResNet Architecture (2015)".
     """
     if depth not in DEPTHS:
         raise ValueError(

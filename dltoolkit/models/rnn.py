@@ -108,7 +108,7 @@ def build_rnn(
         An uncompiled ``keras.Model``.
 
     References:
-        Course slides: "Recurrent Neural Networks", "LSTM and GRU", "Different
+        DSE 3151, "Recurrent Neural Networks", "LSTM and GRU", "Different
         RNNs" (one to many, many to one, many to many), "Deep RNNs",
         "Bi-directional RNNs", "Stateful RNN". Hochreiter and Schmidhuber,
         "Long Short-Term Memory", 1997; Cho et al., "Learning Phrase
@@ -243,7 +243,7 @@ def build_char_rnn(
 
     References:
         Karpathy, "The Unreasonable Effectiveness of Recurrent Neural
-        Networks", 2015. Course slides: "Generating Shakespearan Text using a
+        Networks", 2015. DSE 3151, "Generating Shakespearan Text using a
         Character RNN".
     """
     if len(tuple(input_shape)) != 1:

@@ -88,7 +88,7 @@ def build_seq2seq(
     References:
         Sutskever, Vinyals and Le, "Sequence to Sequence Learning with Neural
         Networks", 2014; Bahdanau, Cho and Bengio, "Neural Machine Translation
-        by Jointly Learning to Align and Translate", ICLR 2015. Course slides:
+        by Jointly Learning to Align and Translate", ICLR 2015. DSE 3151,
         "Encoder Decoder Models: Machine Translation" and "Encoder Decoder with
         Attention Mechanism".
     """

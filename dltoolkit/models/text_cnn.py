@@ -68,7 +68,6 @@ def build_text_cnn(
     References:
         Kim, "Convolutional Neural Networks for Sentence Classification",
         EMNLP 2014 (filter windows 3, 4, 5 with 100 maps each, dropout 0.5).
-        Course slides: "CNNs for text".
     """
     input_shape = tuple(input_shape)
     if len(input_shape) != 1 or not (

@@ -195,7 +195,7 @@ def build_transformer(
         An uncompiled ``keras.Model``. Defaults are the paper's base model.
 
     References:
-        Vaswani et al., "Attention Is All You Need", 2017. Course slides,
+        Vaswani et al., "Attention Is All You Need", 2017. DSE 3151,
         "Transformers": encoder, decoder, multi-head attention, positional
         encoding.
     """

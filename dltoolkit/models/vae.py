@@ -71,7 +71,7 @@ class VariationalAutoencoder(keras.Model):
         seed: seed of ``eps``.
 
     References:
-        Course slides (002), "Variational Autoencoders" (encoder, decoder,
+        DSE 3151, "Variational Autoencoders" (encoder, decoder,
         loss, reparameterization trick); Kingma and Welling, "Auto-Encoding
         Variational Bayes", ICLR 2014.
     """

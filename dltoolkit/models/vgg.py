@@ -128,7 +128,7 @@ def build_vgg16(
 
     References:
         Simonyan & Zisserman, "Very deep convolutional networks for
-        large-scale image recognition", ICLR 2015. Course slides: "VGGNet
+        large-scale image recognition", ICLR 2015. DSE 3151, "VGGNet
         Architecture (2014)".
     """
     return build_vgg(

@@ -76,7 +76,7 @@ def make_optimizer(config, steps_per_epoch):
         rate and need no callback.
 
     References:
-        Course slides: Faster Optimizers; Learning Rate Scheduling.
+        DSE 3151, "Faster Optimizers"; "Learning Rate Scheduling".
     """
     missing = [name for name in _FIELDS if not hasattr(config, name)]
     if missing:

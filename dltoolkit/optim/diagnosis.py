@@ -1,8 +1,9 @@
 """Learning-curve diagnosis: underfit, overfit or good fit.
 
-The slides describe the three shapes of a pair of learning curves; this
-module turns them into explicit tests on a ``History``. All measures are
-relative, so they do not depend on the scale of the loss:
+The course (DSE 3151, "Learning Curves") describes the three shapes of a pair
+of learning curves; this module turns them into explicit tests on a
+``History``. All measures are relative, so they do not depend on the scale
+of the loss:
 
 * the *tail* is the last ``TAIL_FRACTION`` of the epochs (at least
   ``MIN_TAIL_EPOCHS`` epochs);
@@ -130,8 +131,8 @@ def diagnose(
             if ``chance_loss`` is not a positive finite number.
 
     References:
-        Course slides: Learning Curves; Underfit Learning Curves; Overfitting
-        Curves; Good Fit Learning Curves (generalization gap).
+        DSE 3151, "Learning Curves"; "Underfit Learning Curves"; "Overfitting
+        Curves"; "Good Fit Learning Curves" (generalization gap).
     """
     logs = _history_dict(history)
     chance_loss = _check_chance_loss(chance_loss)
@@ -277,7 +278,7 @@ def plot_learning_curves(history, path, *, diagnosis=None, metrics=("loss",)):
         ``path``.
 
     References:
-        Course slides: Learning Curves (optimization and performance curves).
+        DSE 3151, "Learning Curves" (optimization and performance curves).
     """
     logs = _history_dict(history)
     if isinstance(metrics, str):

@@ -1,6 +1,7 @@
 """Learning-rate search: a coarse sweep on a log scale, then a finer one.
 
-Following the slides: try rates on a log scale (0.0001, 0.001, 0.01, 0.1,
+Following the course (DSE 3151, "How about optimizing GD by varying
+learning rate?"): try rates on a log scale (0.0001, 0.001, 0.01, 0.1,
 1.0), run a few epochs with each, pick the best, then search more finely
 around it (e.g. 0.05, 0.2, 0.3 around 0.1).
 """
@@ -131,7 +132,7 @@ def find_learning_rate(
         An :class:`LRSearchResult`.
 
     References:
-        Course slides: "How about optimizing GD by varying learning rate?",
+        DSE 3151, "How about optimizing GD by varying learning rate?",
         linear search on a log scale followed by a finer search.
     """
     if not callable(build_model):

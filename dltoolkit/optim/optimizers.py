@@ -1,4 +1,4 @@
-"""The course's optimizers by name, with the slides' default hyperparameters."""
+"""The course's optimizers by name, with the course's default settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import keras
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
-# name -> (Keras class, the slides' hyperparameters).
+# name -> (Keras class, the course's hyperparameters).
 _SPECS = {
     "sgd": (keras.optimizers.SGD, {"momentum": 0.0, "nesterov": False}),
     "momentum": (keras.optimizers.SGD, {"momentum": 0.9, "nesterov": False}),
@@ -46,13 +46,13 @@ def get_optimizer(
             norm. At most one of ``clipvalue`` and ``clipnorm`` may be set.
         **overrides: other keyword arguments of the Keras optimizer class
             (e.g. ``momentum=0.95``, ``weight_decay=1e-4``); they replace the
-            slides' defaults.
+            course's defaults.
 
     Returns:
         A fresh ``keras.optimizers.Optimizer``.
 
     References:
-        Course slides: Faster Optimizers (SGD with momentum, Nesterov momentum,
+        DSE 3151, "Faster Optimizers" (SGD with momentum, Nesterov momentum,
         Adagrad, RMSProp, Adam); gradient clipping.
     """
     key = name.lower().strip() if isinstance(name, str) else None

@@ -38,7 +38,7 @@ def power_lr(step, lr0, k, c=1.0):
         The learning rate at ``step`` as a float.
 
     References:
-        Course slides: Learning Rate Scheduling, power scheduling
+        DSE 3151, "Learning Rate Scheduling": power scheduling
         ``eta(t) = eta_0 / (1 + t/k)^c``.
     """
     _check_positive("k", k)
@@ -58,7 +58,7 @@ def exponential_lr(step, lr0, s):
         The learning rate at ``step`` as a float.
 
     References:
-        Course slides: Learning Rate Scheduling, exponential scheduling
+        DSE 3151, "Learning Rate Scheduling": exponential scheduling
         ``eta(t) = eta_0 0.1^(t/s)``.
     """
     _check_positive("s", s)
@@ -80,7 +80,7 @@ def piecewise_constant_lr(step, boundaries, values):
         The learning rate at ``step`` as a float.
 
     References:
-        Course slides: Learning Rate Scheduling, piecewise constant scheduling
+        DSE 3151, "Learning Rate Scheduling": piecewise constant scheduling
         (e.g. 0.1 for 5 epochs, then 0.001 for 50 epochs).
     """
     boundaries, values = _check_piecewise(boundaries, values)
@@ -209,7 +209,7 @@ class PerformanceScheduler(keras.callbacks.Callback):
         verbose: 1 prints a line at each cut.
 
     References:
-        Course slides: Learning Rate Scheduling, performance scheduling
+        DSE 3151, "Learning Rate Scheduling": performance scheduling
         ("reduce the learning rate by a factor of lambda when the error stops
         dropping").
     """

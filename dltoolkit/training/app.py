@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -31,6 +32,8 @@ from dltoolkit.optim.diagnosis import diagnose, plot_learning_curves
 from dltoolkit.training import runner
 from dltoolkit.training.config import (
     PROFILES,
+    describe_settings,
+    format_settings,
     load_config,
     resolve_config,
     save_config,
@@ -40,6 +43,7 @@ from dltoolkit.training.export import EXPORT_DIR
 from dltoolkit.training.report import read_metrics, write_metrics, write_report
 
 CONFIG_FILE = "config.json"
+PREPARE_FILE = "prepare.json"
 
 
 @dataclasses.dataclass
@@ -79,6 +83,13 @@ class App:
     # Whether the learning-curve diagnosis (underfit / overfit from the loss
     # curves) means anything: not for losses that need not fall, as a GAN's.
     diagnose_fit: bool = True
+    # Whether ``pipelines`` depends on more than the data: the tuning runner
+    # then builds each trial's pipelines from the trial's config (the ASR
+    # targets depend on the HMM topology; translation's on the tokenizer).
+    pipelines_per_trial: bool = False
+    # The settings ``config`` lists under data (the rest are grouped as
+    # model, training and optimizer settings).
+    data_fields: tuple[str, ...] = ("data", "data_dir")
 
     # === Hooks ===
 
@@ -110,10 +121,26 @@ class App:
         """Writes the raw-input SavedModel to ``path``."""
         raise NotImplementedError
 
-    def callbacks(self, config, data, model) -> list:
+    def prepare(self, config, data, run_dir: Path) -> float | None:
+        """The stage before fitting: whatever the model needs that Keras's fit
+        does not train (a GMM-HMM alignment, a judge network, masked-LM
+        pretraining, companion models).
+
+        Called by :meth:`run_prepare` before every use of the model (train,
+        evaluate, export, lr-find, each tuning trial). Its
+        products live in ``run_dir`` and are reused when already there; what
+        the other hooks need of them the app keeps on ``data`` or looks up in
+        ``run_dir``. Returns the seconds its products cost when it reused them
+        from a cache outside ``run_dir`` (so they are counted once), or None
+        to be timed by the contract.
+        """
+        return None
+
+    def callbacks(self, config, data, model, run_dir: Path) -> list:
         """Extra callbacks for training and tuning (e.g. a ``val_bleu`` scorer).
 
-        Called after the model is built; they run before the runner's own
+        Called after the model is built, with the run (or trial) directory
+        that files they write belong in; they run before the runner's own
         callbacks, so metrics they log can be monitored.
         """
         return []
@@ -126,18 +153,53 @@ class App:
         """Runs the export on raw ``inputs``; returns one output line each."""
         raise NotImplementedError
 
-    def extra_train_seconds(self, config, data) -> float:
-        """Training time spent outside the Keras fit (e.g. a GMM-HMM stage)."""
-        return 0.0
-
     # === Flow ===
 
     def resolve(self, profile: str, overrides=()):
         """The config for ``profile`` with ``key=value`` overrides."""
         return resolve_config(self.config_cls, self.profiles, profile, overrides)
 
+    def run_prepare(self, config, data, run_dir: os.PathLike) -> float:
+        """Runs :meth:`prepare` in ``run_dir``; returns the stage's seconds.
+
+        The seconds are recorded in ``run_dir/prepare.json``: an interrupted
+        stage keeps the time it spent and adds the rest when resumed; once it
+        completed, later calls (resume, evaluate, export) only reuse its
+        products and add nothing.
+        """
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        key = config_key(config)
+        record = read_prepare_record(run_dir)
+        if record.get("config") != key:  # made for other settings: start over
+            record = {"seconds": 0.0, "complete": False}
+        if record["complete"]:
+            self.prepare(config, data, run_dir)
+            return record["seconds"]
+        start = time.perf_counter()
+        complete = False
+        try:
+            reported = self.prepare(config, data, run_dir)
+            complete = True
+        finally:
+            spent = time.perf_counter() - start
+            if complete and reported is not None:
+                spent = float(reported)
+            record = {
+                "seconds": record["seconds"] + spent,
+                "complete": complete,
+                "config": key,
+            }
+            write_text_atomic(run_dir / PREPARE_FILE, json.dumps(record) + "\n")
+        return record["seconds"]
+
     def fit(self, config, data, run_dir: Path, *, extra_callbacks=(), verbose=None):
-        """Builds, compiles and trains in ``run_dir`` (resumable)."""
+        """Builds, compiles and trains in ``run_dir`` (resumable).
+
+        The contract's step after :meth:`run_prepare`; apps do not override
+        it (their extra work belongs in :meth:`prepare`).
+        """
+        run_dir = Path(run_dir)
         pipes = self.pipelines(config, data)
         loss, metrics = self.loss_and_metrics(config)
         return runner.fit(
@@ -150,7 +212,7 @@ class App:
             loss=loss,
             metrics=metrics,
             extra_callbacks=extra_callbacks,
-            model_callbacks=lambda model: self.callbacks(config, data, model),
+            model_callbacks=lambda model: self.callbacks(config, data, model, run_dir),
             verbose=verbose,
         )
 
@@ -182,6 +244,7 @@ class App:
                 )
         data = self.load_data(config)
         save_config(config, config_path, app=self.name, profile=profile)
+        self.run_prepare(config, data, run_dir)
         result = self.fit(config, data, run_dir, verbose=verbose)
         return self._finish(result.model, data, config, run_dir, profile)
 
@@ -190,6 +253,7 @@ class App:
         run_dir = Path(run_dir)
         config, profile = self.load_run_config(run_dir)
         data = self.load_data(config)
+        self.run_prepare(config, data, run_dir)
         model = runner.load_trained_model(run_dir)
         return self._finish(model, data, config, run_dir, profile, export=False)
 
@@ -198,18 +262,21 @@ class App:
         run_dir = Path(run_dir)
         config, _ = self.load_run_config(run_dir)
         data = self.load_data(config)
+        self.run_prepare(config, data, run_dir)
         model = runner.load_trained_model(run_dir)
         return self.export(model, data, config, run_dir / EXPORT_DIR)
 
     def find_learning_rate(self, config, out_dir: os.PathLike, **search) -> float:
-        """The slides' learning-rate search on this app's model and data.
+        """The course's learning-rate search on this app's model and data.
 
         Short runs over a log scale, then a finer search around the best;
         writes ``out_dir/lr_search.png`` and ``out_dir/lr_search.json``.
         """
         from dltoolkit.optim import find_learning_rate, make_optimizer
 
+        out_dir = Path(out_dir)
         data = self.load_data(config)
+        self.run_prepare(config, data, out_dir)
         pipes = self.pipelines(config, data)
         loss, metrics = self.loss_and_metrics(config)
 
@@ -222,8 +289,6 @@ class App:
             model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
             return model
 
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
         result = find_learning_rate(
             build,
             pipes.train,
@@ -251,11 +316,12 @@ class App:
     def _finish(self, model, data, config, run_dir, profile, export=True):
         evaluation = self.evaluate(model, data, config, run_dir)
         state = runner.read_state(run_dir)
+        prepare_seconds = read_prepare_record(run_dir)["seconds"]
         metrics = {
             **evaluation.metrics,
-            "train_seconds": round(
-                state["train_seconds"] + self.extra_train_seconds(config, data), 2
-            ),
+            # The whole training cost: the prepare stage and Keras's fit.
+            "train_seconds": round(state["train_seconds"] + prepare_seconds, 2),
+            "prepare_seconds": round(prepare_seconds, 2),
             "epochs": state["epochs"],
             "profile": profile,
         }
@@ -289,6 +355,31 @@ class App:
             plots=plots,
         )
         return metrics
+
+
+def read_prepare_record(run_dir: os.PathLike) -> dict:
+    """``run_dir/prepare.json``: the prepare stage's seconds and completion."""
+    path = Path(run_dir) / PREPARE_FILE
+    if not path.is_file():
+        return {"seconds": 0.0, "complete": False}
+    record = json.loads(path.read_text())
+    return {
+        "seconds": float(record["seconds"]),
+        "complete": bool(record["complete"]),
+        "config": record.get("config"),
+    }
+
+
+def config_key(config) -> str:
+    """A digest of the settings a run's products depend on (the fields that
+    may change on resume left out)."""
+    fields = {
+        k: v
+        for k, v in dataclasses.asdict(config).items()
+        if k not in _RESUMABLE_FIELDS
+    }
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _diagnosis_text(diagnosis) -> str:
@@ -325,14 +416,31 @@ def default_run_dir(app_name: str) -> Path:
     return Path("runs") / app_name / stamp
 
 
-def _parser(app: App) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"python -m apps.{app.name}")
+def _parser(app: App, prog: str | None = None) -> argparse.ArgumentParser:
+    prog = prog or f"python -m apps.{app.name}"
+    parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train, evaluate, export and report")
+    train = sub.add_parser(
+        "train",
+        help="train, evaluate, export and report",
+        description="Trains, evaluates, exports and reports one run. Every "
+        f"--set KEY is listed, with its type, value and meaning, by `{prog} "
+        "config --profile P`.",
+    )
     train.add_argument("--profile", default="quick", help=f"one of {PROFILES}")
-    train.add_argument("--run-dir", type=Path, default=None)
     train.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
+        "--run-dir",
+        type=Path,
+        default=None,
+        help=f"default: runs/{app.name}/<timestamp>",
+    )
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"change one setting (`{prog} config` lists them)",
     )
     train.add_argument(
         "--strategy",
@@ -360,12 +468,20 @@ def _parser(app: App) -> argparse.ArgumentParser:
     lr_find.add_argument("--min-lr", type=float, default=1e-4)
     lr_find.add_argument("--max-lr", type=float, default=1.0)
     lr_find.add_argument("--epochs", type=int, default=1, help="epochs per rate")
+    settings = sub.add_parser(
+        "config",
+        help="every setting: key, type, value under a profile, meaning",
+    )
+    settings.add_argument("--profile", default="quick", help=f"one of {PROFILES}")
+    settings.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
+    )
     return parser
 
 
-def main(app: App, argv=None) -> int:
+def main(app: App, argv=None, prog: str | None = None) -> int:
     """Runs one app command; user mistakes exit 2 with one line on stderr."""
-    args = _parser(app).parse_args(argv)
+    args = _parser(app, prog).parse_args(argv)
     try:
         if args.command == "train":
             overrides = list(args.overrides)
@@ -377,10 +493,13 @@ def main(app: App, argv=None) -> int:
                 overrides.append("jit_compile=true")
             config = app.resolve(args.profile, overrides)
             run_dir = args.run_dir or default_run_dir(app.name)
+            print(f"run dir: {run_dir}", flush=True)
             start = time.perf_counter()
             metrics = app.train(config, run_dir, profile=args.profile)
-            print(f"run dir: {run_dir}")
             print(f"metrics: {_short(metrics)} ({time.perf_counter() - start:.1f}s)")
+            print(f"report: {Path(run_dir) / 'report.md'}")
+            if "export" in metrics:
+                print(f"export: {metrics['export']}")
         elif args.command == "evaluate":
             metrics = app.evaluate_run(args.run_dir)
             print(f"metrics: {_short(metrics)}")
@@ -401,6 +520,11 @@ def main(app: App, argv=None) -> int:
             )
             print(f"best learning rate for {config.optimizer}: {best:.3g}")
             print(f"plot: {out_dir / 'lr_search.png'}")
+        elif args.command == "config":
+            config = app.resolve(args.profile, args.overrides)
+            rows = describe_settings(config, app.data_fields)
+            print(f"{app.name} settings, profile {args.profile}:\n")
+            print(format_settings(rows), end="")
     except USER_ERRORS as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 2

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -176,3 +178,111 @@ def write_text_atomic(path: os.PathLike, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+# === Discoverable settings (``dltk APP config``) ===
+
+GROUPS = ("data", "model", "training", "optimizer")
+
+
+def attribute_docs(cls) -> dict[str, str]:
+    """Field name -> its one-line meaning, from the ``Attributes:`` sections
+    of the docstrings of ``cls`` and its bases (the most derived wins).
+
+    A line may document several fields at once (``a, b, c: meaning``).
+    """
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        docs.update(_parse_attributes(klass.__dict__.get("__doc__") or ""))
+    return docs
+
+
+def _parse_attributes(doc: str) -> dict[str, str]:
+    entries: list[str] = []  # one per line indented 4, continuations joined
+    inside = False
+    for line in inspect.cleandoc(doc).splitlines():
+        if line.strip() == "Attributes:":
+            inside = True
+        elif inside and line.strip() and not line.startswith(" "):
+            break  # the next section
+        elif inside and re.match(r"^ {4}\S", line):
+            entries.append(line.strip())
+        elif inside and entries and line.strip():
+            entries[-1] += " " + line.strip()
+    out: dict[str, str] = {}
+    for entry in entries:
+        head = re.match(r"^(\w+(?:,\s*\w+)*):\s*(.*)$", entry)
+        if head:
+            for name in head.group(1).split(","):
+                out[name.strip()] = head.group(2)
+    return out
+
+
+def describe_settings(config, data_fields=("data", "data_dir")) -> list[dict]:
+    """Every setting of ``config``: key, type, value, group and meaning.
+
+    Groups: the app's ``data_fields``; the optimizer's fields
+    (:class:`OptimizerConfig`); the fit loop's (:class:`TrainConfig`); the
+    app's other fields are the model's (architecture, decoding, evaluation).
+    """
+    docs = attribute_docs(type(config))
+    optimizer = {f.name for f in dataclasses.fields(OptimizerConfig)}
+    training = {f.name for f in dataclasses.fields(TrainConfig)} - optimizer
+    rows = []
+    for f in dataclasses.fields(config):
+        if f.name in data_fields:
+            group = "data"
+        elif f.name in optimizer:
+            group = "optimizer"
+        elif f.name in training:
+            group = "training"
+        else:
+            group = "model"
+        rows.append(
+            {
+                "key": f.name,
+                "type": f.type if isinstance(f.type, str) else _type_name(f.type),
+                "value": getattr(config, f.name),
+                "group": group,
+                "meaning": _plain(docs.get(f.name, "")),
+            }
+        )
+    return sorted(rows, key=lambda r: GROUPS.index(r["group"]))
+
+
+def format_settings(rows: list[dict]) -> str:
+    """The settings as aligned text, one block per group."""
+    width = {k: max(len(_show(r[k])) for r in rows) for k in ("key", "type", "value")}
+    lines = []
+    for group in GROUPS:
+        block = [r for r in rows if r["group"] == group]
+        if not block:
+            continue
+        lines.append(f"{group}:")
+        for r in block:
+            lines.append(
+                f"  {r['key']:<{width['key']}}  {r['type']:<{width['type']}}  "
+                f"{_show(r['value']):<{width['value']}}  {r['meaning']}".rstrip()
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _show(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _type_name(annotation) -> str:
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _plain(text: str) -> str:
+    """Docstring markup (``literal``, :func:`name`) as plain text."""
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")

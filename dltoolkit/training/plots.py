@@ -1,4 +1,4 @@
-"""Plots written beside a run's report (PNG, no display needed)."""
+"""Plots and images written beside a run's report (PNG, no display needed)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 from matplotlib.figure import Figure
 
 from dltoolkit.plotting import save_figure
@@ -66,3 +67,27 @@ def plot_image_grid(
         ax.set_title(titles[i], fontsize=8)
         ax.axis("off")
     return _save(fig, path)
+
+
+def image_grid(images, columns: int = 8, pad: int = 1) -> np.ndarray:
+    """Tiles ``[n, h, w, c]`` images in [0, 1] into one uint8 ``[H, W, c]`` image."""
+    images = np.asarray(images, dtype="float32")
+    n, h, w, c = images.shape
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    grid = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad, c), "float32")
+    for i in range(n):
+        r, col = divmod(i, columns)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        grid[top : top + h, left : left + w] = images[i]
+    return np.round(np.clip(grid, 0, 1) * 255).astype("uint8")
+
+
+def save_png(image, path) -> Path:
+    """Writes a uint8 ``[h, w, c]`` image as PNG (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(tf.io.encode_png(np.asarray(image, dtype="uint8")).numpy())
+    os.replace(tmp, path)
+    return path

@@ -269,6 +269,18 @@ def read_state(run_dir: os.PathLike) -> dict:
     return json.loads(path.read_text())
 
 
+def finished(run_dir: os.PathLike, config) -> bool:
+    """Whether ``run_dir`` holds a finished run of at least ``config.epochs``
+    (so :func:`fit` would only load its model)."""
+    state = read_state(run_dir)
+    target = state.get("target_epochs", state["epochs"])
+    return (
+        state["done"]
+        and config.epochs <= target
+        and (Path(run_dir) / MODEL_FILE).is_file()
+    )
+
+
 def read_history(run_dir: os.PathLike) -> dict[str, list[float]]:
     """Reads the CSV history, keeping the last row written for each epoch.
 
@@ -343,9 +355,7 @@ def fit(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state = read_state(run_dir)
-    model_path = run_dir / MODEL_FILE
-    target = state.get("target_epochs", state["epochs"])
-    if state["done"] and config.epochs <= target and model_path.is_file():
+    if finished(run_dir, config):
         return FitResult(
             load_trained_model(run_dir),
             read_history(run_dir),
@@ -424,7 +434,7 @@ def fit(
     history = read_history(run_dir)
     epochs = len(history.get("loss", []))
     seconds = state_writer.elapsed()
-    _save_model_atomic(model, model_path)
+    _save_model_atomic(model, run_dir / MODEL_FILE)
     write_text_atomic(
         run_dir / STATE_FILE,
         json.dumps(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.classify.app import APP
+from dltoolkit.apps.classify.app import APP
 
 
 @pytest.fixture(scope="session")

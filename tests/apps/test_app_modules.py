@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from apps import APPS, get_app
+from dltoolkit.apps import APPS, get_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

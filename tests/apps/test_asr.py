@@ -15,11 +15,11 @@ import pytest
 import tensorflow as tf
 from scipy.io import wavfile
 
-from apps.asr.app import APP
+from dltoolkit.apps.asr.app import APP
 from dltoolkit.audio import write_wav
 from dltoolkit.training.app import main
 from dltoolkit.training.runner import load_trained_model
-from tuning.spaces import search_space
+from dltoolkit.tuning.spaces import search_space
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,7 @@ def run(tmp_path_factory):
     config = APP.resolve("smoke")
     metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
     data = APP.load_data(config)
+    APP.run_prepare(config, data, run_dir)  # the run's GMM-HMM stage, reused
     yield run_dir, config, metrics, data
     if previous is None:
         os.environ.pop("DLTOOLKIT_CACHE", None)
@@ -249,7 +250,7 @@ def test_beam_pruning_keeps_the_transcripts(run):
 def test_tuning_trial_reports_val_wer(run, tmp_path):
     """One random-search trial on the smoke profile: its own GMM-HMM stage and
     pipelines, scored by the validation WER the app logs."""
-    from tuning.runner import run_search
+    from dltoolkit.tuning.runner import run_search
 
     summary = run_search(
         APP,

@@ -14,13 +14,13 @@ import tensorflow as tf
 from app_helpers import train_error
 from PIL import Image
 
-from apps.autoencode.app import APP, VARIANTS
-from apps.autoencode.evaluation import mask
+from dltoolkit.apps.autoencode.app import APP, VARIANTS
+from dltoolkit.apps.autoencode.evaluation import mask
 from dltoolkit.data.images import decode_image, prepare_image
 from dltoolkit.training.app import main
 from dltoolkit.training.runner import load_trained_model, read_state
-from tuning.runner import run_search
-from tuning.spaces import search_space
+from dltoolkit.tuning.runner import run_search
+from dltoolkit.tuning.spaces import search_space
 
 
 @pytest.fixture(scope="module")

@@ -16,18 +16,18 @@ import sacrebleu
 import tensorflow as tf
 from PIL import Image
 
-from apps.captioning.app import (
+from dltoolkit.apps.captioning.app import (
     APP,
     attribute_accuracy,
     bleu_metrics,
     reference_streams,
 )
-from apps.captioning.model import STATUS_NOT_IMAGE, STATUS_OK, token_accuracy
+from dltoolkit.apps.captioning.model import STATUS_NOT_IMAGE, STATUS_OK, token_accuracy
+from dltoolkit.data.captions.scenes import generate_scenes
 from dltoolkit.data.images import prepare_image
-from dltoolkit.data.scenes import generate_scenes
 from dltoolkit.training.app import main
-from tuning.runner import AppHyperModel, known_objectives, parse_objective
-from tuning.spaces import search_space
+from dltoolkit.tuning.runner import AppHyperModel, known_objectives, parse_objective
+from dltoolkit.tuning.spaces import search_space
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -327,10 +327,10 @@ def test_tuning_space_and_val_bleu_objective():
 
 
 @pytest.mark.slow
-def test_a_trial_logs_val_bleu():
+def test_a_trial_logs_val_bleu(tmp_path):
     config = APP.resolve("smoke", ["epochs=1"])
     data = APP.load_data(config)
-    hypermodel = AppHyperModel(APP, config, data)
+    hypermodel = AppHyperModel(APP, config, data, tmp_path)
     hp = kt.HyperParameters()
     for name, value in [("lstm_units", 128), ("conditioning", "both")]:
         hp.Fixed(name, value)

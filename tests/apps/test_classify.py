@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from apps.classify.app import APP
+from dltoolkit.apps.classify.app import APP
 from dltoolkit.data.images import decode_image, prepare_image
 from dltoolkit.training.app import main
 from dltoolkit.training.runner import load_trained_model

@@ -14,15 +14,28 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from apps.gan.app import APP
+from dltoolkit.apps.gan.app import APP
 from dltoolkit.errors import DataError
+from dltoolkit.models.gan import seeded_noise
 from dltoolkit.training.app import main
-from dltoolkit.training.gan import seeded_noise
 from dltoolkit.training.runner import load_trained_model, read_history
-from tuning.runner import AppHyperModel, known_objectives, parse_objective
-from tuning.spaces import search_space
+from dltoolkit.tuning.runner import AppHyperModel, known_objectives, parse_objective
+from dltoolkit.tuning.spaces import search_space
 
-SMOKE = ["epochs=2", "batch_size=32", "eval_samples=100", "val_samples=50"]
+# Six epochs of the smoke profile at a higher learning rate and width 16 learn
+# digits (deterministic; measured on the 2-core machine, ~13 s): Frechet
+# distance 3.64 (untrained generator 112.7, real images 2.10), min_class_share
+# 0.04 (untrained 0.0), mean_confidence 0.589 (real 0.716). Two epochs of the
+# plain smoke profile stay at the untrained distance (111.7 against 111.4).
+SMOKE = [
+    "epochs=6",
+    "batch_size=32",
+    "eval_samples=100",
+    "val_samples=50",
+    "learning_rate=1e-3",
+    "generator_width=16",
+    "discriminator_width=16",
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +69,29 @@ def test_train_writes_the_contract_files(gan_run):
         assert np.isfinite(saved[key]) and saved[key] >= 0
     # Real training images are far closer to held-out ones than noise is.
     assert saved["frechet_distance_real"] < 0.2 * saved["frechet_distance_untrained"]
-    assert 0.0 <= saved["min_class_share"] <= 0.1  # 10 classes
-    assert 0.1 <= saved["mean_confidence"] <= 1.0
+    # The generator learned: far closer than the untrained one (measured 0.03x),
+    # every digit among the 100 samples (measured 4 of the rarest; the untrained
+    # generator's near-constant images fall in one or two classes: 0.0).
+    assert saved["frechet_distance"] < 0.2 * saved["frechet_distance_untrained"]
+    assert saved["min_class_share"] >= 0.02
+    # The judge is about as sure of the samples as of real digits (measured
+    # 0.82x). Not a learning check alone: it is as sure of the untrained
+    # generator's flat images (0.62), so the two checks above carry that.
+    assert saved["mean_confidence"] > 0.6 * saved["mean_confidence_real"]
     # No underfit/overfit verdict from adversarial losses that need not fall.
     assert "fit_diagnosis" not in saved
     assert not (run_dir / "learning_curves.png").exists()
     assert saved["classifier_accuracy"] > 0.3
     assert saved["generated_samples"] == 100
     history = read_history(run_dir)
-    assert len(history["val_frechet_distance"]) == 2
+    assert len(history["val_frechet_distance"]) == 6
     assert {"d_loss", "g_loss", "d_real", "d_fake", "val_d_loss"} <= set(history)
     report = (run_dir / "report.md").read_text()
     assert "frechet_distance_untrained" in report and "](samples.png)" in report
     # One row of 10 interpolation steps of 16x16 images, 1-pixel borders.
     strip = Image.open(run_dir / "interpolation.png")
     assert strip.size == (10 * 17 + 1, 17 + 1)
-    grid = Image.open(run_dir / "samples" / "epoch_002.png")
+    grid = Image.open(run_dir / "samples" / "epoch_006.png")
     assert grid.size == (8 * 17 + 1, 8 * 17 + 1)
 
 
@@ -125,11 +145,11 @@ def test_train_again_resumes_and_extends(gan_run, tmp_path):
 
     run_dir = tmp_path / "run"
     shutil.copytree(gan_run[0], run_dir)
-    config = APP.resolve("smoke", [*SMOKE[1:], "epochs=3"])
+    config = APP.resolve("smoke", [*SMOKE[1:], "epochs=7"])
     metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
-    assert metrics["epochs"] == 3
-    assert len(read_history(run_dir)["loss"]) == 3
-    assert (run_dir / "samples" / "epoch_003.png").is_file()
+    assert metrics["epochs"] == 7
+    assert len(read_history(run_dir)["loss"]) == 7
+    assert (run_dir / "samples" / "epoch_007.png").is_file()
 
 
 def test_evaluate_recomputes_the_metrics(gan_run):
@@ -239,7 +259,7 @@ def test_missing_tfds_dataset_never_downloads(tmp_path, capsys):
     assert "is not in the TFDS data dir" in capsys.readouterr().err
 
 
-def test_tuning_space_and_a_trial_logs_val_frechet_distance():
+def test_tuning_space_and_a_trial_logs_val_frechet_distance(tmp_path):
     config = APP.resolve("smoke", [*SMOKE[1:], "epochs=1", "classifier_epochs=1"])
     assert parse_objective("val_frechet_distance", known_objectives(APP, config)) == (
         "val_frechet_distance",
@@ -257,7 +277,7 @@ def test_tuning_space_and_a_trial_logs_val_frechet_distance():
         "learning_rate",
     } <= set(values)
     data = APP.load_data(config)
-    hypermodel = AppHyperModel(APP, config, data)
+    hypermodel = AppHyperModel(APP, config, data, tmp_path)
     hp = kt.HyperParameters()
     for name, value in [
         ("generator_width", 8),

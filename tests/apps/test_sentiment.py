@@ -14,12 +14,12 @@ import pytest
 import tensorflow as tf
 from app_helpers import train_error
 
-from apps.sentiment.app import APP
-from apps.sentiment.models import MODELS, build_sentiment_model
+from dltoolkit.apps.sentiment.app import APP
+from dltoolkit.apps.sentiment.models import MODELS, build_sentiment_model
 from dltoolkit.data.sentiment import text_batches
 from dltoolkit.training.app import main
 from dltoolkit.training.runner import load_trained_model
-from tuning.spaces import search_space
+from dltoolkit.tuning.spaces import search_space
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 METRIC_KEYS = (
@@ -149,9 +149,13 @@ def test_every_model_kind_reads_raw_and_odd_text(kind, tmp_path):
         overrides += ["pretrain_epochs=1", "batch_size=16"]
     config = APP.resolve("smoke", overrides)
     data = APP.load_data(config)
-    model = build_sentiment_model(config, data)
-    if kind == "bert_like":
-        assert data.pretrain_seconds > 0
+    seconds = APP.run_prepare(config, data, tmp_path / "run")
+    model = APP.build_model(config, data)
+    if kind == "bert_like":  # the prepare stage pretrained the encoder
+        assert seconds > 0
+        assert (tmp_path / "run" / "pretrained_encoder.weights.h5").is_file()
+    else:
+        assert not list((tmp_path / "run").glob("*.h5"))
     probs = model.predict(
         text_batches(
             [t.decode(errors="replace") for t in ODD_REVIEWS] + data.test.texts[:2]

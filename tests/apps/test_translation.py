@@ -12,10 +12,10 @@ import pytest
 import tensorflow as tf
 from app_helpers import train_error
 
-from apps.translation.app import APP
+from dltoolkit.apps.translation.app import APP
 from dltoolkit.training.app import main
-from tuning.runner import AppHyperModel, known_objectives, parse_objective
-from tuning.spaces import search_space
+from dltoolkit.tuning.runner import AppHyperModel, known_objectives, parse_objective
+from dltoolkit.tuning.spaces import search_space
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -201,10 +201,10 @@ def test_tuning_space_and_val_bleu_objective():
     assert "cell" not in values
 
 
-def test_a_trial_logs_val_bleu():
+def test_a_trial_logs_val_bleu(tmp_path):
     config = APP.resolve("smoke", ["epochs=1", "num_pairs=300"])
     data = APP.load_data(config)
-    hypermodel = AppHyperModel(APP, config, data)
+    hypermodel = AppHyperModel(APP, config, data, tmp_path)
     hp = kt.HyperParameters()
     for name, value in [("embedding_dim", 16), ("rnn_units", 16), ("cell", "gru")]:
         hp.Fixed(name, value)

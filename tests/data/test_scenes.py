@@ -5,7 +5,7 @@ import collections
 import numpy as np
 import pytest
 
-from dltoolkit.data.scenes import (
+from dltoolkit.data.captions.scenes import (
     COLORS,
     REGIONS,
     SIZES,

@@ -5,7 +5,6 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from dltoolkit.data.caption_files import load_flickr8k, read_captions_file
 from dltoolkit.data.captions import (
     END_ID,
     START_ID,
@@ -17,6 +16,7 @@ from dltoolkit.data.captions import (
     make_pipeline,
     normalize_caption,
 )
+from dltoolkit.data.captions.files import load_flickr8k, read_captions_file
 from dltoolkit.errors import DataError
 
 

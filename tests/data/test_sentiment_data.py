@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dltoolkit.data.reviews import generate_reviews, review_splits
 from dltoolkit.data.sentiment import (
     load_acl_imdb,
     load_sentiment,
@@ -15,6 +14,7 @@ from dltoolkit.data.sentiment import (
     make_pipeline,
     tag_reviews,
 )
+from dltoolkit.data.sentiment.reviews import generate_reviews, review_splits
 from dltoolkit.errors import DataError
 
 NEGATORS = re.compile(r"\b(not|never|hardly|far from|\w+n't)\b", re.IGNORECASE)

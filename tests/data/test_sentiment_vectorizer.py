@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dltoolkit.data.review_vectorizer import (
+from dltoolkit.data.sentiment.vectorizer import (
     ReviewVectorizer,
     build_vocabulary,
     tokenize,

@@ -11,7 +11,7 @@ from dltoolkit.data.spoken_digits import (
     embedded_corpus,
     synthesize_split,
 )
-from dltoolkit.data.spoken_digits_files import load_fsdd_folder, load_tfds_digits
+from dltoolkit.data.spoken_digits.files import load_fsdd_folder, load_tfds_digits
 from dltoolkit.errors import ConfigError, DataError
 
 

@@ -18,7 +18,7 @@ from dltoolkit.data.translation import (
     vectorizer,
     with_vocabularies,
 )
-from dltoolkit.data.translation_files import (
+from dltoolkit.data.translation.files import (
     load_pairs_file,
     load_tfds_translation,
     read_pairs_file,

@@ -2,9 +2,14 @@
 
 import pytest
 
-from dltoolkit.data.en_es_corpus import generate_pairs
-from dltoolkit.data.en_es_grammar import Clause, NounPhrase, Sentence, render
-from dltoolkit.data.en_es_morphology import (
+from dltoolkit.data.translation.en_es.corpus import generate_pairs
+from dltoolkit.data.translation.en_es.grammar import (
+    Clause,
+    NounPhrase,
+    Sentence,
+    render,
+)
+from dltoolkit.data.translation.en_es.morphology import (
     ADJECTIVE,
     NOUN,
     VERB,

@@ -56,7 +56,8 @@ def test_binary_search_on_digits(digits):
 
 
 def _brute_force_joint(X, perplexity):
-    """Loops over the slides' formulas; sigma_i by Brent's method on H(sigma)."""
+    """Loops over van der Maaten and Hinton's (2008) formulas; sigma_i by
+    Brent's method on H(sigma)."""
     n = len(X)
     cond = np.zeros((n, n))
     for i in range(n):

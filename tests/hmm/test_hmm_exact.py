@@ -7,7 +7,8 @@ from scipy.special import logsumexp
 
 from dltoolkit.hmm import HMM, CategoricalEmissions
 
-# === The slides' ice-cream example (hot = 0, cold = 1) ===
+# === The course's ice-cream example (DSE 3151, "HMM - Forward Procedure";
+# hot = 0, cold = 1) ===
 
 ICE_START = [0.6, 0.4]
 ICE_TRANS = [[0.7, 0.3], [0.4, 0.6]]

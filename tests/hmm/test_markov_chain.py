@@ -1,4 +1,4 @@
-"""Markov chains: the slides' workout and weather examples, steady state, sampling."""
+"""Markov chains: the course's workout and weather examples, steady state, sampling."""
 
 import numpy as np
 import pytest
@@ -14,11 +14,11 @@ def workout():
     return MarkovChain.from_counts(WORKOUT_COUNTS, states=WORKOUT)
 
 
-# === The slides' workout example ===
+# === The course's workout example (DSE 3151, "Markov Models") ===
 
 
 def test_workout_transition_matrix_from_counts(workout):
-    # Slide "Modeling my workout - Transitional Matrix" (2 decimals).
+    # DSE 3151, "Modeling my workout - Transitional Matrix" (2 decimals).
     expected = [
         [0.10, 0.40, 0.30, 0.20],
         [0.35, 0.10, 0.25, 0.30],
@@ -30,7 +30,7 @@ def test_workout_transition_matrix_from_counts(workout):
 
 
 def test_workout_second_power(workout):
-    # Slide "Second power of the transition matrix": first row of P^2.
+    # DSE 3151, "Second power of the transition matrix": first row of P^2.
     p2 = workout.n_step_transmat(2)
     np.testing.assert_allclose(p2[0], [0.35, 0.25, 0.16, 0.23], atol=0.01)
     # Ques 1: start with a run, push-ups on the second set.
@@ -65,7 +65,7 @@ def test_workout_from_sequences_matches_counts():
 
 
 def test_weather_sequence_probability():
-    # Slide "Summary of Markov Model": s_0 row is the start distribution.
+    # DSE 3151, "Summary of Markov Model": s_0 row is the start distribution.
     chain = MarkovChain(
         [[0.8, 0.1, 0.1], [0.2, 0.6, 0.2], [0.1, 0.2, 0.7]],
         [0.33, 0.33, 0.34],

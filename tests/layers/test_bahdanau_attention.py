@@ -22,7 +22,7 @@ def _inputs(seed=0):
 
 
 def _reference(layer, query, memory, mask):
-    """The slides' formulas, one source position at a time."""
+    """The course's formulas, one source position at a time."""
     w, u = _np(layer.query_kernel), _np(layer.memory_kernel)
     v = _np(layer.score_vector)
     context = np.zeros((B, DM))
@@ -41,7 +41,7 @@ def _reference(layer, query, memory, mask):
 # === BahdanauAttention ===
 
 
-def test_attention_matches_the_slides_formula():
+def test_attention_matches_the_course_formula():
     query, memory, mask = _inputs()
     layer = BahdanauAttention(A)
     context, weights = layer(query, memory, mask)

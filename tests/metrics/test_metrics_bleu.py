@@ -161,7 +161,8 @@ def test_sentence_bleu_parity():
 
 
 def test_compute_bleu_from_statistics():
-    # The slide example: 5 of 7 unigrams and 4 of 6 bigrams match; BP = 1.
+    # The course's example (DSE 3151, BLEU score): 5 of 7 unigrams and 4 of 6
+    # bigrams match; BP = 1.
     bleu = compute_bleu([5, 4], [7, 6], 7, 7, smooth_method="none", max_ngram_order=2)
     assert bleu.score == pytest.approx(100 * (5 / 7 * 4 / 6) ** 0.5)
     assert bleu.precisions == pytest.approx([500 / 7, 400 / 6])

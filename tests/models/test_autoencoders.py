@@ -1,5 +1,5 @@
 """Autoencoder variants against independent references: numpy forward passes,
-the slides' formulas, autodiff (batch_jacobian) and finite differences."""
+the course's formulas, autodiff (batch_jacobian) and finite differences."""
 
 import keras
 import numpy as np
@@ -47,7 +47,7 @@ def test_undercomplete_and_overcomplete_code_sizes():
         build_overcomplete_autoencoder((8, 8, 1), code_size=64)
 
 
-def test_plain_forward_is_the_slides_formula():
+def test_plain_forward_is_the_course_formula():
     """h = g(Wx + b), x^ = f(W* h + c)."""
     model = build_autoencoder((6,), code_size=3)
     w, b = (_np(v) for v in model.get_layer("code_dense").weights)

@@ -1,4 +1,4 @@
-"""The MLP solves XOR: by the slides' hand-set weights and by training."""
+"""The MLP solves XOR: by the course's hand-set weights and by training."""
 
 import keras
 import numpy as np
@@ -13,7 +13,7 @@ def test_hand_set_solution_outputs_xor_exactly():
     model = get_builder("mlp")(
         (2,), 1, hidden_units=(2,), activation="relu", classifier_activation="linear"
     )
-    # The slides: h = relu(W^T x + c), y = w^T h + b.
+    # DSE 3151, "Solving XOR": h = relu(W^T x + c), y = w^T h + b.
     W = np.array([[1, 1], [1, 1]], dtype="float32")
     c = np.array([0, -1], dtype="float32")
     w = np.array([[1], [-2]], dtype="float32")

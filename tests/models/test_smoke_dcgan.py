@@ -1,4 +1,4 @@
-"""The "dcgan" family: smoke test, the slides' architecture guidelines, sizes."""
+"""The "dcgan" family: smoke test, the DCGAN architecture guidelines, sizes."""
 
 import keras
 import numpy as np

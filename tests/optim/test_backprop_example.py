@@ -1,4 +1,5 @@
-"""The slides' backpropagation worked example, trained one step in Keras."""
+"""The course's backpropagation worked example (DSE 3151, "Back Propagation"),
+trained one step in Keras."""
 
 import keras
 import numpy as np
@@ -7,7 +8,7 @@ from keras import ops
 
 from dltoolkit.optim import get_optimizer
 
-# Unit j of the slides' 3-2-1 network: inputs 1-3, hidden 4-5, output 6.
+# Unit j of the example's 3-2-1 network: inputs 1-3, hidden 4-5, output 6.
 W_HIDDEN = [[0.2, -0.3], [0.4, 0.1], [-0.5, 0.2]]  # w14 w15 / w24 w25 / w34 w35
 B_HIDDEN = [-0.4, 0.2]  # theta4, theta5
 W_OUT = [[-0.3], [-0.2]]  # w46, w56
@@ -15,7 +16,7 @@ B_OUT = [0.1]  # theta6
 
 
 def half_squared_error(y_true, y_pred):
-    """0.5 * (T - O)^2: its gradient gives the slides' Err_j = O(1-O)(T-O)."""
+    """0.5 * (T - O)^2: its gradient gives the course's Err_j = O(1-O)(T-O)."""
     return 0.5 * ops.sum(ops.square(y_true - y_pred), axis=-1)
 
 
@@ -29,7 +30,7 @@ def build_network():
     return model
 
 
-def test_forward_pass_matches_slides():
+def test_forward_pass_matches_the_course_example():
     model = build_network()
     x = np.array([[1.0, 0.0, 1.0]])
     hidden = keras.Model(model.input, model.get_layer("hidden").output)
@@ -55,7 +56,9 @@ def test_forward_pass_matches_slides():
         ("t4", "hidden", (0,), -0.408),
     ],
 )
-def test_one_sgd_step_matches_slides(trained_network, name, layer, index, expected):
+def test_one_sgd_step_matches_the_course_example(
+    trained_network, name, layer, index, expected
+):
     kernel, bias = trained_network.get_layer(layer).get_weights()
     value = (bias if name.startswith("t") else kernel)[index]
     assert round(float(value), 3) == pytest.approx(expected, abs=1e-9), name

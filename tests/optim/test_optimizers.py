@@ -1,4 +1,4 @@
-"""get_optimizer: the slides' optimizers, defaults and gradient clipping."""
+"""get_optimizer: the course's optimizers, defaults and gradient clipping."""
 
 import re
 
@@ -26,7 +26,7 @@ def test_every_name_is_covered():
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_class_and_slide_defaults(name):
+def test_class_and_course_defaults(name):
     cls, hyper = EXPECTED[name]
     optimizer = get_optimizer(name, 0.05)
     assert type(optimizer) is cls

@@ -1,4 +1,4 @@
-"""GAN training: the slides' losses by hand, k steps, distribution, resume."""
+"""GAN training: the course's losses by hand, k steps, distribution, resume."""
 
 import math
 
@@ -8,16 +8,16 @@ import pytest
 import tensorflow as tf
 
 from dltoolkit.models import get_builder
-from dltoolkit.training import runner
-from dltoolkit.training.config import TrainConfig
-from dltoolkit.training.gan import (
+from dltoolkit.models.gan import (
     GAN,
     discriminator_loss,
     generator_loss,
-    image_grid,
     interpolate,
     seeded_noise,
 )
+from dltoolkit.training import runner
+from dltoolkit.training.config import TrainConfig
+from dltoolkit.training.plots import image_grid
 
 SHAPE = (8, 8, 1)
 LN2, LN3 = math.log(2.0), math.log(3.0)
@@ -94,7 +94,8 @@ def test_losses_match_the_formulas_on_random_logits():
 
 
 def test_non_saturating_loss_keeps_its_gradient_when_d_wins():
-    """D(G(z)) ~ 0: log(1 - D) is flat there, -log D is steep (the slides)."""
+    """D(G(z)) ~ 0: log(1 - D) is flat there, -log D is steep (Goodfellow
+    et al. 2014)."""
     logits = tf.constant([[-8.0]])
     grads = {}
     for kind in ("non_saturating", "minimax"):

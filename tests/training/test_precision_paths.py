@@ -12,10 +12,26 @@ from dltoolkit.training.app import main
 
 
 def _app(name):
+    module = f"apps.{name}.app"
     try:
-        return importlib.import_module(f"apps.{name}.app").APP
-    except ModuleNotFoundError:
+        return importlib.import_module(module).APP
+    except ModuleNotFoundError as err:
+        # Only the app itself may be missing; a dependency it imports must fail.
+        if err.name not in (module, f"apps.{name}"):
+            raise
         pytest.skip(f"apps/{name} does not exist (yet)")
+
+
+def test_only_a_missing_app_skips(monkeypatch):
+    with pytest.raises(pytest.skip.Exception):
+        _app("no_such_app")
+
+    def missing_dependency(name):
+        raise ModuleNotFoundError("No module named 'somelib'", name="somelib")
+
+    monkeypatch.setattr(importlib, "import_module", missing_dependency)
+    with pytest.raises(ModuleNotFoundError, match="somelib"):
+        _app("classify")
 
 
 def _train(name, tmp_path, *overrides):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tuning import distributed
-from tuning.__main__ import main
+from dltoolkit.tuning import distributed
+from dltoolkit.tuning.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,7 +165,7 @@ def test_role_from_env():
 def test_trial_of_a_silent_worker_goes_back_to_the_queue(tmp_path):
     import keras_tuner as kt
 
-    from tuning.report import TrialLog
+    from dltoolkit.tuning.report import TrialLog
 
     oracle = kt.oracles.RandomSearchOracle(
         objective=kt.Objective("score", "max"), max_trials=3, seed=0

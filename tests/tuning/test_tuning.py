@@ -7,13 +7,13 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from apps.classify.app import APP
+from dltoolkit.apps.classify.app import APP
 from dltoolkit.errors import ConfigError
 from dltoolkit.optim import OPTIMIZERS, SCHEDULES
-from tuning.__main__ import main
-from tuning.report import format_duration, progress_line, running_best
-from tuning.runner import known_objectives, parse_objective, run_search
-from tuning.spaces import ARCHITECTURE_SPACES, optimizer_space, search_space
+from dltoolkit.tuning.__main__ import main
+from dltoolkit.tuning.report import format_duration, progress_line, running_best
+from dltoolkit.tuning.runner import known_objectives, parse_objective, run_search
+from dltoolkit.tuning.spaces import ARCHITECTURE_SPACES, optimizer_space, search_space
 
 
 def _trial_dirs(directory):
@@ -236,8 +236,8 @@ def test_objective_the_model_does_not_log(tmp_path, monkeypatch):
 
 
 def test_every_app_has_a_space_naming_only_its_config_fields():
-    from apps import APPS, get_app
-    from tuning.runner import space_signature
+    from dltoolkit.apps import APPS, get_app
+    from dltoolkit.tuning.runner import space_signature
 
     for name in APPS:
         app = get_app(name)
@@ -248,16 +248,16 @@ def test_every_app_has_a_space_naming_only_its_config_fields():
         assert len(names) > 3, name
 
 
-def test_a_trial_whose_pipelines_differ_from_the_base_config_fits():
+def test_a_trial_whose_pipelines_differ_from_the_base_config_fits(tmp_path):
     """translation: the base config is a seq2seq (per-batch padding); a
     transformer trial needs fixed-length batches of its own."""
-    from apps.translation.app import APP as TRANSLATION
-    from tuning.runner import AppHyperModel
+    from dltoolkit.apps.translation.app import APP as TRANSLATION
+    from dltoolkit.tuning.runner import AppHyperModel
 
     config = TRANSLATION.resolve("smoke", ["epochs=1", "num_pairs=300"])
     assert config.model == "seq2seq"
     data = TRANSLATION.load_data(config)
-    hypermodel = AppHyperModel(TRANSLATION, config, data, "val_bleu")
+    hypermodel = AppHyperModel(TRANSLATION, config, data, tmp_path, "val_bleu")
     hp = kt.HyperParameters()
     for name, value in [
         ("model", "transformer"),

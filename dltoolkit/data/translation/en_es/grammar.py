@@ -16,8 +16,9 @@ both languages by rules, so the pair is an exact translation:
 - prepositional phrases, time adverbs, relative clauses (*que*) and
   copular sentences with *ser* or *estar* chosen by the adjective.
 
-Word forms come from :mod:`dltoolkit.data.en_es_morphology`;
-:func:`dltoolkit.data.en_es_corpus.generate_pairs` draws random sentences.
+Word forms come from :mod:`dltoolkit.data.translation.en_es.morphology`;
+:func:`dltoolkit.data.translation.en_es.corpus.generate_pairs` draws random
+sentences.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from dltoolkit.data import en_es_lexicon as lex
-from dltoolkit.data.en_es_morphology import (
+from dltoolkit.data.translation.en_es import lexicon as lex
+from dltoolkit.data.translation.en_es.morphology import (
     Adjective,
     Noun,
     Verb,

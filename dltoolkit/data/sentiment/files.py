@@ -1,9 +1,9 @@
 """Reading sentiment data files: aclImdb folders and CSV/TSV tables.
 
 The readers return plain texts and 0/1 labels (0 negative, 1 positive);
-:mod:`dltoolkit.data.sentiment` splits and tags them. A byte that is not UTF-8
-stops with the file, line and column; a label column with other values stops
-with the values found.
+:mod:`dltoolkit.data.sentiment.loaders` splits and tags them. A byte that is
+not UTF-8 stops with the file, line and column; a label column with other
+values stops with the values found.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dltoolkit.audio.wav import SAMPLE_RATE, read_wav, resample, to_float
-from dltoolkit.data.spoken_digits import DIGIT_WORDS, SpokenDigits, Utterance
+from dltoolkit.data.spoken_digits.core import DIGIT_WORDS, SpokenDigits, Utterance
 from dltoolkit.errors import DataError
 
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
@@ -74,7 +74,7 @@ def load_tfds_digits(name: str, data_dir: str | None = None) -> SpokenDigits:
         DataError: the dataset is unknown here or not prepared in the data dir,
             or it has no digit labels.
     """
-    import tensorflow_datasets as tfds
+    import tensorflow_datasets as tfds  # slow to import: only TFDS sources need it
 
     if name not in TFDS_RATES:
         raise DataError(

@@ -1,8 +1,8 @@
 """The bilingual English-Spanish lexicon of the embedded translation corpus.
 
-Plain tables, parsed by :mod:`dltoolkit.data.en_es_grammar`; one entry a line,
-fields separated by spaces, ``_`` joining the words of one field, ``-`` for
-"regular" (the grammar derives the form).
+Plain tables, parsed by :mod:`dltoolkit.data.translation.en_es.grammar`; one
+entry a line, fields separated by spaces, ``_`` joining the words of one field,
+``-`` for "regular" (the grammar derives the form).
 
 NOUNS: ``english english_plural spanish gender kinds [spanish_plural]``. Kinds
 say which verbs, adjectives and prepositions a noun goes with: ``person``

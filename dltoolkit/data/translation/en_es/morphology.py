@@ -1,11 +1,11 @@
 """English and Spanish word forms for the embedded translation corpus.
 
-The lexicon (:mod:`dltoolkit.data.en_es_lexicon`) as objects, and the rules
-that inflect it: Spanish plurals (ratón -> ratones, lápiz -> lápices), gender
-and number agreement of determiners and adjectives, verb conjugation by person
-and tense (regular -ar/-er/-ir endings, stem changes, irregular first persons,
-strong preterites, spelling changes, irregular futures), English plurals and
-third persons.
+The lexicon (:mod:`dltoolkit.data.translation.en_es.lexicon`) as objects, and
+the rules that inflect it: Spanish plurals (ratón -> ratones, lápiz ->
+lápices), gender and number agreement of determiners and adjectives, verb
+conjugation by person and tense (regular -ar/-er/-ir endings, stem changes,
+irregular first persons, strong preterites, spelling changes, irregular
+futures), English plurals and third persons.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from dltoolkit.data import en_es_lexicon as lex
+from dltoolkit.data.translation.en_es import lexicon as lex
 
 PERSONS = ("1s", "2s", "3s", "1p", "3p")
 TENSES = ("present", "past", "future")

@@ -219,7 +219,7 @@ def synthesize_many(requests: list[dict]) -> tuple[int, list[np.ndarray]]:
         DataError: the worker failed or eSpeak NG refused a request.
     """
     proc = subprocess.run(
-        [sys.executable, "-m", "dltoolkit.data.espeak"],
+        [sys.executable, "-m", "dltoolkit.audio.espeak"],
         input=json.dumps(requests).encode(),
         capture_output=True,
         check=False,

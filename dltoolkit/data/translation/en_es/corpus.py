@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import random
 
-from dltoolkit.data import en_es_lexicon as lex
-from dltoolkit.data.en_es_grammar import (
+from dltoolkit.data.translation.en_es import lexicon as lex
+from dltoolkit.data.translation.en_es.grammar import (
     ANIMAL_VERBS,
     MOTION_PREPS,
     Clause,
@@ -23,7 +23,7 @@ from dltoolkit.data.en_es_grammar import (
     Sentence,
     render,
 )
-from dltoolkit.data.en_es_morphology import ADJECTIVES, NOUNS, TENSES, VERBS
+from dltoolkit.data.translation.en_es.morphology import ADJECTIVES, NOUNS, TENSES, VERBS
 
 # How often each sentence form is drawn.
 FORM_WEIGHTS = {

@@ -1,30 +1,17 @@
-"""Parallel text for translation: embedded corpus, pair files, TFDS; tokenization.
+"""Translation data shared by every source: pairs, splits, tokenization, pipelines.
 
 Every loader returns :class:`TranslationData`: train/validation/test lists of
-``(source, target)`` strings. Text is tokenized by Keras ``TextVectorization``
-with :func:`standardize` (inside the model, so an export takes raw strings);
-:func:`detokenize` turns decoded tokens back into a sentence.
-
-Sources:
-
-- ``embedded``: English-Spanish pairs drawn from the grammar in
-  :mod:`dltoolkit.data.en_es_grammar` (deterministic by seed).
-- a path: a tab-separated pairs file in the Tatoeba/Anki layout,
-  ``english<TAB>spanish[<TAB>attribution]`` (the first column is the source
-  unless ``reverse``).
-- ``tfds:NAME``: a TFDS translation dataset (e.g. ``ted_hrlr_translate/pt_to_en``)
-  from the TFDS data dir; nothing is downloaded.
-
-The file and TFDS readers live in :mod:`dltoolkit.data.translation_files`.
+``(source, target)`` strings (split by :func:`split_pairs`). Text is tokenized
+by Keras ``TextVectorization`` with :func:`standardize` (inside the model, so
+an export takes raw strings); :func:`detokenize` turns decoded tokens back into
+a sentence. The loaders are in :mod:`dltoolkit.data.translation.loaders`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 from collections import Counter
-from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -277,64 +264,3 @@ def split_pairs(pairs, *, seed: int, val_fraction: float, test_fraction: float):
     if not val or not test:
         raise DataError("Too few distinct pairs left for validation and test.")
     return train, val, test
-
-
-# === Loaders ===
-
-
-def load_embedded(
-    num_pairs: int,
-    *,
-    seed: int = 0,
-    reverse=False,
-    val_fraction=0.05,
-    test_fraction=0.05,
-) -> TranslationData:
-    """``num_pairs`` English-Spanish pairs from the embedded grammar."""
-    from dltoolkit.data.en_es_corpus import generate_pairs
-
-    if num_pairs < 20:
-        raise DataError(f"num_pairs must be >= 20. Received: num_pairs={num_pairs}")
-    pairs = generate_pairs(num_pairs, seed=seed)
-    splits = split_pairs(
-        pairs, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction
-    )  # the same sentences in either direction
-    langs = ("en", "es")
-    if reverse:
-        splits = [[(t, s) for s, t in split] for split in splits]
-        langs = langs[::-1]
-    return TranslationData(
-        *splits,
-        source=f"embedded {langs[0]}->{langs[1]} grammar corpus (seed {seed})",
-        source_lang=langs[0],
-        target_lang=langs[1],
-    )
-
-
-def load_translation(
-    source: str, *, num_pairs: int, data_dir=None, seed=0, reverse=False, **fractions
-) -> TranslationData:
-    """Dispatches ``embedded``, ``tfds:NAME`` or a pairs-file path."""
-    from dltoolkit.data.translation_files import (
-        load_pairs_file,
-        load_tfds_translation,
-    )
-
-    if source == "embedded":
-        return load_embedded(num_pairs, seed=seed, reverse=reverse, **fractions)
-    if source.startswith("tfds:"):
-        return load_tfds_translation(
-            source[len("tfds:") :],
-            data_dir=data_dir,
-            reverse=reverse,
-            max_pairs=num_pairs,
-            val_fraction=fractions.get("val_fraction", 0.05),
-        )
-    if os.sep in source or Path(source).exists() or source.endswith((".txt", ".tsv")):
-        return load_pairs_file(
-            source, seed=seed, reverse=reverse, max_pairs=num_pairs, **fractions
-        )
-    raise DataError(
-        f"Unknown data source {source!r}. Valid: embedded, tfds:NAME, or the path "
-        "of a tab-separated pairs file."
-    )

@@ -1,17 +1,14 @@
-"""Spoken digit strings: an embedded synthetic corpus plus real-data loaders.
+"""Spoken digit strings: the embedded synthetic corpus.
 
 The embedded corpus speaks digit strings ("zero" ... "nine" and "oh"), single
 digits and connected strings of 2-7 digits, with eSpeak NG
-(:mod:`dltoolkit.data.espeak`) across voices (accent + voice variant),
+(:mod:`dltoolkit.audio.espeak`) across voices (accent + voice variant),
 speaking rates, pitches and word gaps, then adds white or pink noise at
 several signal-to-noise ratios. Voice variants are split between train,
 validation and test, so both held-out splits are spoken by unseen voices.
 Every utterance is drawn from its own seeded generator, so a corpus is the
 same on every machine; it is cached under :func:`cache_dir` keyed by its
 settings, and read back from there on later runs.
-
-Real data: the Free Spoken Digit Dataset folder layout and TFDS
-``spoken_digit`` / ``speech_commands`` (:mod:`dltoolkit.data.spoken_digits_files`).
 """
 
 from __future__ import annotations
@@ -24,22 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from dltoolkit.audio import espeak
 from dltoolkit.audio.wav import SAMPLE_RATE, resample
+from dltoolkit.data.spoken_digits.core import (
+    DIGIT_WORDS,
+    SpokenDigits,
+    Utterance,
+    cache_dir,
+)
 from dltoolkit.errors import ConfigError, DataError
 
-DIGIT_WORDS = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "oh",
-)
 ACCENTS = (
     "en-us",
     "en",
@@ -71,41 +62,6 @@ VARIANTS = {
 SNRS_DB = (None, 30.0, 20.0, 15.0)  # None: clean
 GENERATOR_VERSION = 2
 _CHUNK = 200  # utterances per synthesis worker
-
-
-@dataclasses.dataclass
-class Utterance:
-    """One recording: 16 kHz mono float32 samples and their words."""
-
-    samples: np.ndarray
-    text: str
-    speaker: str
-    info: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def words(self) -> list[str]:
-        return self.text.split()
-
-
-@dataclasses.dataclass
-class SpokenDigits:
-    """Utterances per split, with a description of where they came from."""
-
-    train: list[Utterance]
-    val: list[Utterance]
-    test: list[Utterance]
-    source: str
-    splits: str
-
-    @property
-    def sizes(self) -> dict[str, int]:
-        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
-
-
-def cache_dir() -> Path:
-    """``$DLTOOLKIT_CACHE`` or ``~/.cache/dltoolkit``."""
-    root = os.environ.get("DLTOOLKIT_CACHE") or Path.home() / ".cache" / "dltoolkit"
-    return Path(root)
 
 
 # === Synthesis ===
@@ -177,8 +133,6 @@ def synthesize_split(
     progress: bool = False,
 ) -> list[Utterance]:
     """``size`` utterances of ``split``; utterance i depends on (seed, split, i)."""
-    from dltoolkit.data import espeak
-
     if split not in VARIANTS:
         raise ConfigError(
             f"split must be one of {tuple(VARIANTS)}. Received: {split!r}"

@@ -1,7 +1,7 @@
 """Real parallel text: Tatoeba/Anki pair files and TFDS translation datasets.
 
-Both return :class:`~dltoolkit.data.translation.TranslationData`; see
-:func:`dltoolkit.data.translation.load_translation` for the dispatch.
+Both return :class:`~dltoolkit.data.translation.core.TranslationData`; see
+:func:`dltoolkit.data.translation.loaders.load_translation` for the dispatch.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import random
 from pathlib import Path
 
-from dltoolkit.data.translation import TranslationData, split_pairs
+from dltoolkit.data.translation.core import TranslationData, split_pairs
 from dltoolkit.errors import DataError
 
 

@@ -18,8 +18,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
-from dltoolkit.data.captions import CaptionData, CaptionSplit, normalize_caption
+from dltoolkit.data.captions.core import CaptionData, CaptionSplit, normalize_caption
+from dltoolkit.data.images import prepare_image
 from dltoolkit.errors import DataError
 
 CAPTIONS_FILE = "captions.txt"
@@ -139,10 +141,7 @@ def load_tfds_captions(
     memory). Splits: the dataset's ``train``, ``val`` (or ``validation``) and
     ``test``; ``max_images`` caps each (0: all).
     """
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
-
-    from dltoolkit.data.images import prepare_image
+    import tensorflow_datasets as tfds  # slow to import: only TFDS sources need it
 
     where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
     try:

@@ -1,10 +1,9 @@
-"""Image-captioning data: splits of images with reference captions, pipelines.
+"""Image-captioning data shared by every source: splits, vocabulary, pipelines.
 
-:func:`load_captions` returns :class:`CaptionData` from the embedded scene
-generator (:mod:`dltoolkit.data.scenes`), a Flickr8k-layout folder or TFDS
-``coco_captions`` (:mod:`dltoolkit.data.caption_files`). Captions are
-normalized (:func:`normalize_caption`) and mapped to ids with one vocabulary
-whose first ids are fixed: 0 padding, 1 ``[UNK]``, 2 ``[start]``, 3 ``[end]``.
+Every loader (:mod:`dltoolkit.data.captions.loaders`) returns
+:class:`CaptionData`. Captions are normalized (:func:`normalize_caption`) and
+mapped to ids with one vocabulary whose first ids are fixed: 0 padding,
+1 ``[UNK]``, 2 ``[start]``, 3 ``[end]``.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from dltoolkit.data.captions.scenes import Scene
 from dltoolkit.data.images import decode_image, prepare_image
-from dltoolkit.data.scenes import Scene, digest, generate_scenes
-from dltoolkit.errors import DataError
 
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 SPECIAL_TOKENS = ("", "[UNK]", "[start]", "[end]")
@@ -158,78 +156,3 @@ def make_pipeline(
 
 def count_batches(split: CaptionSplit, batch_size: int) -> int:
     return math.ceil(len(split) / batch_size)
-
-
-def load_scenes(
-    sizes: tuple[int, int, int],
-    *,
-    seed: int = 0,
-    image_size: int = 64,
-    max_shapes: int = 3,
-    background: str = "plain",
-    noise: float = 0.0,
-) -> CaptionData:
-    """The embedded scene data: ``sizes`` = (train, val, test) image counts."""
-    splits, seen = [], set()
-    for name, count in zip(("train", "val", "test"), sizes):
-        if count < 1:
-            raise DataError(f"The {name} split needs at least one image.")
-        s = generate_scenes(
-            count,
-            split=name,
-            seed=seed,
-            size=image_size,
-            max_shapes=max_shapes,
-            background=background,
-            noise=noise,
-            exclude=seen,
-        )
-        seen |= {digest(image) for image in s.images}
-        splits.append(CaptionSplit(s.images, s.references, s.scenes))
-    source = (
-        f"embedded scenes ({image_size}x{image_size}, 1-{max_shapes} shapes, "
-        f"{background} background, noise {noise:g}, seed {seed})"
-    )
-    return CaptionData(*splits, source=source)
-
-
-def load_captions(
-    source: str,
-    *,
-    sizes: tuple[int, int, int] = (8000, 500, 500),
-    seed: int = 0,
-    image_size: int = 64,
-    max_shapes: int = 3,
-    background: str = "plain",
-    noise: float = 0.0,
-    data_dir: str | None = None,
-    max_images: int = 0,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-) -> CaptionData:
-    """Dispatches ``embedded``, ``tfds:coco_captions`` or a Flickr8k folder."""
-    from dltoolkit.data import caption_files
-
-    if source == "embedded":
-        return load_scenes(
-            sizes,
-            seed=seed,
-            image_size=image_size,
-            max_shapes=max_shapes,
-            background=background,
-            noise=noise,
-        )
-    if source.startswith("tfds:"):
-        return caption_files.load_tfds_captions(
-            source[len("tfds:") :],
-            data_dir=data_dir,
-            max_images=max_images,
-            image_size=image_size,
-        )
-    return caption_files.load_flickr8k(
-        source,
-        seed=seed,
-        max_images=max_images,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
-    )

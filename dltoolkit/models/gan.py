@@ -1,15 +1,15 @@
-"""GAN training as on the slides: k discriminator steps per generator step.
+"""GAN as in the course: k discriminator steps per generator step.
 
-:class:`GAN` is a ``keras.Model`` whose ``train_step`` runs the slides'
+:class:`GAN` is a ``keras.Model`` whose ``train_step`` runs the course's
 algorithm, so ``fit`` (with its callbacks, checkpoints and tf.distribute
 strategies) trains it like any other model. The losses are pure functions
-of the discriminator's logits, testable on their own.
+of the discriminator's logits, testable on their own. :func:`seeded_noise`
+and :func:`interpolate` make the noise the generator is sampled with; the
+per-epoch sample grids are
+:class:`dltoolkit.training.gan_samples.SampleGridCallback`.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -42,7 +42,7 @@ def discriminator_loss(real_logits, fake_logits, *, label_smoothing=0.0):
         A float32 scalar.
 
     References:
-        Course slides: "Training the GANs", step 6 (the discriminator ascends
+        DSE 3151, "Training the GANs", step 6 (the discriminator ascends
         this objective, i.e. descends its negation).
     """
     real_logits = tf.cast(real_logits, tf.float32)
@@ -62,7 +62,7 @@ def generator_loss(fake_logits, *, kind="non_saturating"):
     term, which saturates when D wins.
 
     References:
-        Course slides: "Training the GANs", step 9; "Objective function of
+        DSE 3151, "Training the GANs", step 9; "Objective function of
         Generator".
     """
     fake_logits = tf.cast(fake_logits, tf.float32)
@@ -110,7 +110,7 @@ class GAN(keras.Model):
 
     References:
         Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014
-        (Algorithm 1). Course slides: "Training the GANs".
+        (Algorithm 1). DSE 3151, "Training the GANs".
     """
 
     def __init__(
@@ -326,44 +326,7 @@ class GAN(keras.Model):
         return np.clip((images + 1.0) / 2.0, 0.0, 1.0)
 
 
-class SampleGridCallback(keras.callbacks.Callback):
-    """Writes a grid of samples from the GAN's ``fixed_noise`` after each epoch.
-
-    The same noise every epoch (and after a resume: it is a model variable)
-    shows how the generator's output for fixed ``z`` evolves:
-    ``directory/epoch_001.png``, ``epoch_002.png``, ...
-
-    Args:
-        directory: where the PNGs go.
-        every: write every ``every`` epochs (and always the last).
-        columns: images per grid row.
-    """
-
-    def __init__(self, directory, *, every: int = 1, columns: int = 8):
-        super().__init__()
-        if every < 1:
-            raise ValueError(f"every must be >= 1. Received: every={every}")
-        self.directory = Path(directory)
-        self.every = every
-        self.columns = columns
-
-    def on_epoch_end(self, epoch, logs=None):
-        last = self.params.get("epochs") if self.params else None
-        if (epoch + 1) % self.every and epoch + 1 != last:
-            return
-        noise = keras.ops.convert_to_numpy(self.model.fixed_noise)
-        grid = image_grid(self.model.generate(noise), columns=self.columns)
-        save_png(grid, self.directory / f"epoch_{epoch + 1:03d}.png")
-
-
-def save_png(image, path) -> Path:
-    """Writes a uint8 ``[h, w, c]`` image as PNG (atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(tf.io.encode_png(np.asarray(image, dtype="uint8")).numpy())
-    os.replace(tmp, path)
-    return path
+# === Noise ===
 
 
 def seeded_noise(seed: int, count: int, latent_dim: int):
@@ -396,17 +359,3 @@ def interpolate(z0, z1, steps: int, *, method: str = "slerp") -> np.ndarray:
         return ((1 - t) * z0 + t * z1).astype("float32")
     out = (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
     return out.astype("float32")
-
-
-def image_grid(images, columns: int = 8, pad: int = 1) -> np.ndarray:
-    """Tiles ``[n, h, w, c]`` images in [0, 1] into one uint8 ``[H, W, c]`` image."""
-    images = np.asarray(images, dtype="float32")
-    n, h, w, c = images.shape
-    columns = max(1, min(columns, n))
-    rows = -(-n // columns)
-    grid = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad, c), "float32")
-    for i in range(n):
-        r, col = divmod(i, columns)
-        top, left = pad + r * (h + pad), pad + col * (w + pad)
-        grid[top : top + h, left : left + w] = images[i]
-    return np.round(np.clip(grid, 0, 1) * 255).astype("uint8")

@@ -1,0 +1,40 @@
+"""Spoken digit strings: an embedded synthetic corpus plus real-data loaders.
+
+- :mod:`~dltoolkit.data.spoken_digits.core`: the digit words,
+  :class:`Utterance`, :class:`SpokenDigits` and the cache folder;
+- :mod:`~dltoolkit.data.spoken_digits.synthetic`: the embedded corpus, spoken
+  by eSpeak NG (:mod:`dltoolkit.audio.espeak`) and cached;
+- :mod:`~dltoolkit.data.spoken_digits.files`: the Free Spoken Digit Dataset
+  folder layout and TFDS ``spoken_digit`` / ``speech_commands``.
+"""
+
+from dltoolkit.data.spoken_digits.core import (
+    DIGIT_WORDS,
+    SpokenDigits,
+    Utterance,
+    cache_dir,
+)
+from dltoolkit.data.spoken_digits.files import load_fsdd_folder, load_tfds_digits
+from dltoolkit.data.spoken_digits.synthetic import (
+    ACCENTS,
+    GENERATOR_VERSION,
+    SNRS_DB,
+    VARIANTS,
+    embedded_corpus,
+    synthesize_split,
+)
+
+__all__ = [
+    "ACCENTS",
+    "DIGIT_WORDS",
+    "GENERATOR_VERSION",
+    "SNRS_DB",
+    "VARIANTS",
+    "SpokenDigits",
+    "Utterance",
+    "cache_dir",
+    "embedded_corpus",
+    "load_fsdd_folder",
+    "load_tfds_digits",
+    "synthesize_split",
+]
