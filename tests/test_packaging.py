@@ -62,15 +62,17 @@ def _site_packages(python: Path) -> Path:
     return Path(out.stdout.strip())
 
 
-@pytest.mark.slow
-def test_dltk_from_a_fresh_venv_outside_the_clone(wheel, tmp_path):
-    """Only the wheel installed (its dependencies read from this environment's
-    site-packages, no network); every command run from outside the clone."""
-    env_dir = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def fresh(wheel, tmp_path_factory):
+    """A fresh venv with only the wheel installed (its dependencies read from
+    this environment's site-packages, no network), and a directory outside the
+    clone to run in."""
+    root = tmp_path_factory.mktemp("fresh")
+    env_dir = root / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    # The dependencies: this environment's site-packages, after the fresh
-    # venv's own (a .pth line adds the directory, not its editable hooks).
+    # A .pth line adds this environment's site-packages after the venv's own
+    # (the directory only: its editable-install hooks are not run).
     here = _site_packages(Path(sys.executable))
     (_site_packages(python) / "deps.pth").write_text(f"{here}\n")
     subprocess.run(
@@ -78,50 +80,75 @@ def test_dltk_from_a_fresh_venv_outside_the_clone(wheel, tmp_path):
          str(wheel)],
         check=True,
     )  # fmt: skip
-    installed = {p.name for p in _site_packages(python).iterdir()}
-    assert "apps" not in installed and "tuning" not in installed
-    work = tmp_path / "elsewhere"
+    work = root / "elsewhere"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    dltk = str(env_dir / "bin" / "dltk")
 
-    def run(*args):
+    def run(*args, program="dltk"):
         done = subprocess.run(
-            [dltk, *args], cwd=work, env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+            [str(env_dir / "bin" / program), *args],
+            cwd=work, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
         return done.stdout
 
-    origin = subprocess.run(
-        [str(python), "-c", "import dltoolkit.apps; print(dltoolkit.apps.__file__)"],
-        cwd=work, env=env, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    return python, work, run
+
+
+@pytest.mark.slow
+def test_the_fresh_venv_holds_dltoolkit_only(fresh):
+    python, work, run = fresh
+    installed = {p.name for p in _site_packages(python).iterdir()}
+    assert "apps" not in installed and "tuning" not in installed
+    origin = run("-c", "import dltoolkit.apps; print(dltoolkit.apps.__file__)",
+                 program="python")  # fmt: skip
     assert str(ROOT) not in origin and "site-packages" in origin
-    out = run("--version")
-    assert out.startswith("dltk ")
+    assert run("--version").startswith("dltk ")
     out = run("classify", "config", "--profile", "smoke")
     assert "data:" in out and "learning_rate" in out
-    out = run("train", "classify", "--profile", "smoke", "--run-dir", "run")
-    assert out.splitlines()[0] == "run dir: run"
-    assert "report: run/report.md" in out and "export: run/export" in out
-    metrics = json.loads((work / "run" / "metrics.json").read_text())
-    assert metrics["accuracy"] > 0.1
-    out = run("tune", "classify", "--max-trials", "1", "--profile", "smoke",
-              "--dir", "search")  # fmt: skip
-    assert (work / "search" / "best" / "export" / "saved_model.pb").is_file()
-    # The export loads with TensorFlow alone and labels an image.
-    check = (
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", APPS)
+def test_every_app_trains_exports_and_tunes_through_dltk(fresh, app):
+    python, work, run = fresh
+    out = run("train", app, "--profile", "smoke", "--run-dir", f"{app}-run")
+    assert out.splitlines()[0] == f"run dir: {app}-run"
+    assert f"report: {app}-run/report.md" in out
+    assert f"export: {app}-run/export" in out
+    metrics = json.loads((work / f"{app}-run" / "metrics.json").read_text())
+    assert metrics["profile"] == "smoke"
+    # The export loads with TensorFlow alone (no dltoolkit import).
+    signatures = run(
+        "-c",
         "import sys, tensorflow as tf\n"
-        "m = tf.saved_model.load('run/export')\n"
+        "assert 'dltoolkit' not in sys.modules\n"
+        f"m = tf.saved_model.load('{app}-run/export')\n"
+        "print(sorted(m.signatures))",
+        program="python",
+    )
+    assert "serving_default" in signatures
+    run("tune", app, "--max-trials", "1", "--profile", "smoke",
+        "--dir", f"{app}-search")  # fmt: skip
+    best = work / f"{app}-search" / "best"
+    assert (best / "export" / "saved_model.pb").is_file()
+
+
+@pytest.mark.slow
+def test_a_classify_export_labels_an_image_without_dltoolkit(fresh):
+    python, work, run = fresh
+    if not (work / "classify-run" / "export").is_dir():
+        run("train", "classify", "--profile", "smoke", "--run-dir", "classify-run")
+    label = run(
+        "-c",
+        "import sys, numpy as np, tensorflow as tf\n"
         "from sklearn.datasets import load_digits\n"
-        "import numpy as np\n"
+        "m = tf.saved_model.load('classify-run/export')\n"
         "img = (load_digits().images[0] * 16).astype('uint8')[..., None]\n"
         "png = tf.io.encode_png(img).numpy()\n"
         "out = m.signatures['serving_default'](images=tf.constant([png]))\n"
-        "print(out['label'].numpy()[0].decode())\n"
-    )
-    label = subprocess.run(
-        [str(python), "-c", check], cwd=work, env=env, capture_output=True,
-        text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        "assert 'dltoolkit' not in sys.modules\n"
+        "print(out['label'].numpy()[0].decode())",
+        program="python",
+    ).strip()
     assert label in [str(d) for d in range(10)]

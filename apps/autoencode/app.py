@@ -23,8 +23,9 @@ import tensorflow as tf
 
 from dltoolkit.apps.autoencode import evaluation
 from dltoolkit.data.image_arrays import load_image_arrays
-from dltoolkit.data.images import decode_image, prepare_image
-from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.data.images import decode_image_batch
+from dltoolkit.data.inputs import read_image_files
+from dltoolkit.errors import ConfigError
 from dltoolkit.models import autoencoders as ae
 from dltoolkit.models.vae import build_vae
 from dltoolkit.training import runner
@@ -323,16 +324,8 @@ class AutoencodeApp(App):
     def export(self, model, data, config, path: Path) -> Path:
         size, channels = config.image_size, data.channels
 
-        def preprocess(encoded):
-            return prepare_image(decode_image(encoded), size, channels)
-
         def serve(images):
-            # (batch,) encoded bytes -> (batch, size, size, channels) in [0, 1]
-            x = tf.map_fn(
-                preprocess,
-                images,
-                fn_output_signature=tf.TensorSpec([size, size, channels], tf.float32),
-            )
+            x = decode_image_batch(images, size, channels)  # (batch, s, s, c)
             out = tf.clip_by_value(tf.cast(model(x, training=False), tf.float32), 0, 1)
             denoised = tf.cast(tf.round(out * 255.0), tf.uint8)
             return {
@@ -351,18 +344,7 @@ class AutoencodeApp(App):
 
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
         serve = load_export(Path(run_dir) / EXPORT_DIR)
-        blobs = []
-        for name in inputs:
-            path = Path(name)
-            if not path.is_file():
-                raise DataError(f"Image not found: {path}")
-            blob = path.read_bytes()
-            try:
-                decode_image(blob)
-            except tf.errors.InvalidArgumentError:
-                raise DataError(f"Unreadable image: {path}") from None
-            blobs.append(blob)
-        out = serve(images=tf.constant(blobs))
+        out = serve(images=tf.constant(read_image_files(inputs)))
         out_dir = Path(run_dir) / "predictions"
         out_dir.mkdir(exist_ok=True)
         lines = []

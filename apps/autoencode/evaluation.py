@@ -16,7 +16,6 @@ from dltoolkit.models.autoencoders import (
     psnr,
 )
 from dltoolkit.models.vae import VariationalAutoencoder
-from dltoolkit.training import runner
 from dltoolkit.training.app import Evaluation
 from dltoolkit.training.report import markdown_table
 
@@ -234,8 +233,4 @@ def evaluate(model, companions, data, config, run_dir: Path, *, anomaly_class):
             )
         )
 
-    total = runner.read_state(run_dir)["train_seconds"]
-    for name in companions:
-        total += runner.read_state(run_dir / "companions" / name)["train_seconds"]
-    metrics["train_seconds_total"] = round(total, 2)
     return Evaluation(metrics=metrics, sections=sections, plots=plot_paths)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import weakref
 from pathlib import Path
 
 import keras
@@ -19,9 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from dltoolkit.apps.captioning.model import (
-    STATUS_OK,
     build_model,
-    caption_all,
     make_caption,
     make_serve,
     token_accuracy,
@@ -36,17 +33,24 @@ from dltoolkit.data.captions import (
     make_pipeline,
 )
 from dltoolkit.data.captions.scenes import names_objects_correctly
-from dltoolkit.data.images import decode_image
-from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.data.inputs import read_image_files
+from dltoolkit.errors import ConfigError
 from dltoolkit.metrics import corpus_bleu
-from dltoolkit.metrics.callbacks import BleuCallback
 from dltoolkit.models.captioner import attention_weights
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig, write_text_atomic
-from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
+from dltoolkit.training.decoders import (
+    TracedFunctions,
+    decode_all,
+    export_beam_and_greedy,
+    reference_streams,
+    val_bleu_callback,
+)
+from dltoolkit.training.export import EXPORT_DIR, load_export
 from dltoolkit.training.report import markdown_table
 
 SIGNATURE_INPUT = "images"
+CAPTION_BATCH = 128  # images per call of a caption function
 
 
 @dataclasses.dataclass
@@ -189,9 +193,9 @@ class CaptioningApp(App):
 
     def __init__(self):
         super().__init__()
-        # model -> traced caption functions, shared by the val_bleu callback,
-        # the evaluation and the export (each traced once).
-        self._captioners = weakref.WeakKeyDictionary()
+        # The caption functions of each model, shared by the val_bleu
+        # callback, the evaluation and the export (each traced once).
+        self._captioners = TracedFunctions()
 
     # === Data ===
 
@@ -254,37 +258,37 @@ class CaptioningApp(App):
 
     def captioner(self, model, config, data, *, beam_width: int):
         """The traced ``images -> captions`` function of ``model``."""
-        cache = self._captioners.setdefault(model, {})
         key = (beam_width, config.length_penalty, config.max_caption_length)
-        if key not in cache:
-            fn = make_caption(model, config, data.vocabulary, beam_width=beam_width)
-            spec = tf.TensorSpec(
-                [None, config.image_size, config.image_size, 3], tf.float32
-            )
-            cache[key] = tf.function(fn, input_signature=[spec])
-        return cache[key]
+        size = config.image_size
+        return self._captioners.get(
+            model,
+            key,
+            lambda: make_caption(model, config, data.vocabulary, beam_width=beam_width),
+            [tf.TensorSpec([None, size, size, 3], tf.float32)],
+        )
 
     def server(self, model, config, data, *, beam_width: int):
         """The traced ``image bytes -> captions`` function (the export's)."""
-        cache = self._captioners.setdefault(model, {})
         key = ("bytes", beam_width, config.length_penalty, config.max_caption_length)
-        if key not in cache:
-            caption = self.captioner(model, config, data, beam_width=beam_width)
-            cache[key] = tf.function(
-                make_serve(caption, config.image_size), input_signature=[_SPEC]
-            )
-        return cache[key]
+        return self._captioners.get(
+            model,
+            key,
+            lambda: make_serve(
+                self.captioner(model, config, data, beam_width=beam_width),
+                config.image_size,
+            ),
+            [_SPEC],
+        )
 
     def callbacks(self, config, data, model, run_dir):
-        greedy = self.captioner(model, config, data, beam_width=1)
-        n = min(config.val_bleu_size, len(data.val))
-        images = list(_images(data.val, config)[:n])
         return [
-            BleuCallback(
-                lambda batch: caption_all(greedy, batch),
-                images,
-                reference_streams(data.val.references[:n]),
-                every=config.val_bleu_every,
+            val_bleu_callback(
+                self.captioner(model, config, data, beam_width=1),
+                "caption",
+                _images(data.val, config),
+                data.val.references,
+                config,
+                batch_size=CAPTION_BATCH,
             )
         ]
 
@@ -293,9 +297,15 @@ class CaptioningApp(App):
     def evaluate(self, model, data, config, run_dir: Path) -> Evaluation:
         images = _images(data.test, config)
         references = data.test.references
-        beam_fn = self.captioner(model, config, data, beam_width=config.beam_width)
-        beam = caption_all(beam_fn, images)
-        greedy = caption_all(self.captioner(model, config, data, beam_width=1), images)
+        beam, greedy = (
+            decode_all(
+                self.captioner(model, config, data, beam_width=width),
+                images,
+                "caption",
+                CAPTION_BATCH,
+            )
+            for width in (config.beam_width, 1)
+        )
         metrics = bleu_metrics(beam, references)
         metrics["bleu4_greedy"] = bleu_metrics(greedy, references)["bleu4"]
         metrics["exact_match"] = round(
@@ -365,32 +375,19 @@ class CaptioningApp(App):
     # === Export and predict ===
 
     def export(self, model, data, config, path: Path) -> Path:
-        beam = self.server(model, config, data, beam_width=config.beam_width)
-        greedy = self.server(model, config, data, beam_width=1)
-        return export_saved_model(
-            path, model, beam, [_SPEC], extra_endpoints={"greedy": (greedy, [_SPEC])}
+        return export_beam_and_greedy(
+            path,
+            model,
+            lambda width: self.server(model, config, data, beam_width=width),
+            beam_width=config.beam_width,
+            input_spec=_SPEC,
         )
 
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
         """One ``path<TAB>caption`` line per image file."""
         serve = load_export(Path(run_dir) / EXPORT_DIR)
-        blobs = []
-        for name in inputs:
-            path = Path(name)
-            if not path.is_file():
-                raise DataError(f"Image not found: {path}")
-            blobs.append(path.read_bytes())
-        try:
-            out = serve(**{SIGNATURE_INPUT: tf.constant(blobs)})
-        except tf.errors.InvalidArgumentError:  # a known format, corrupt inside
-            bad = [n for n, b in zip(inputs, blobs) if not _decodes(b)]
-            raise DataError(f"Unreadable image: {', '.join(bad) or inputs}") from None
-        status = [s.decode() for s in out["status"].numpy()]
-        bad = [n for n, s in zip(inputs, status) if s != STATUS_OK]
-        if bad:
-            raise DataError(
-                f"Not an image (PNG, JPEG, GIF or BMP expected): {', '.join(bad)}"
-            )
+        blobs = read_image_files(inputs)
+        out = serve(**{SIGNATURE_INPUT: tf.constant(blobs)})
         return [
             f"{name}\t{text.decode()}"
             for name, text in zip(inputs, out["caption"].numpy())
@@ -400,24 +397,10 @@ class CaptioningApp(App):
 _SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
 
 
-def _decodes(blob: bytes) -> bool:
-    try:
-        decode_image(blob)
-        return True
-    except tf.errors.InvalidArgumentError:
-        return False
-
-
 def _images(split, config) -> np.ndarray:
     """The model's float input of a split, in order."""
     ds = image_dataset(split, config.image_size).batch(256)
     return np.concatenate([x.numpy() for x in ds])
-
-
-def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
-    """Per-image reference lists -> sacreBLEU streams (None where fewer)."""
-    k = max(len(r) for r in references)
-    return [[r[j] if j < len(r) else None for r in references] for j in range(k)]
 
 
 def bleu_metrics(hypotheses: list[str], references: list[list[str]]) -> dict:

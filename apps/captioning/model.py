@@ -5,7 +5,7 @@ build_captioner` (optionally with a frozen CNN from a classification run);
 ``make_caption`` turns a trained model into ``images -> captions`` (greedy or
 beam search inside the graph), and ``make_serve`` into ``image bytes ->
 captions``: the function of the evaluation, the ``val_bleu`` callback and the
-SavedModel alike.
+SavedModel alike (:mod:`dltoolkit.training.decoders`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from dltoolkit.data.captions import END_ID, FIRST_WORD_ID, START_ID, UNK_ID
-from dltoolkit.data.images import decode_image, prepare_image
-from dltoolkit.decoding import beam_search, greedy_search
+from dltoolkit.data.images import decode_image_batch_masked
+from dltoolkit.decoding import best_sequence
 from dltoolkit.errors import ConfigError
 from dltoolkit.models import get_builder
 from dltoolkit.models.captioner import captioner_step_fn
@@ -39,8 +39,6 @@ DECODER_OPTIONS = (
 LSTM_ONLY = ("embedding_dim", "attention", "attention_units", "conditioning")
 TRANSFORMER_ONLY = ("num_layers", "num_heads")
 _BANNED = (0, UNK_ID, START_ID)  # never generated
-# Leading bytes of the encodings the export decodes.
-SIGNATURES = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP"}
 STATUS_OK, STATUS_NOT_IMAGE = "ok", "not an image"
 
 
@@ -129,30 +127,19 @@ def make_caption(model, config, vocabulary: list[str], *, beam_width: int):
     ``[UNK]`` and ``[start]`` are never generated. Not yet a ``tf.function``.
     """
     encode, step = captioner_step_fn(model)
-    banned = np.zeros(len(vocabulary), "float32")
-    banned[list(_BANNED)] = -1e9
     words = tf.constant(vocabulary)
-    max_length = config.max_caption_length + 2  # [start] words [end]
-
-    def next_logits(ids, index, state):
-        logits, state = step(ids, index, state)
-        return tf.cast(logits, tf.float32) + banned, state
 
     def caption(images):
-        state = encode(images)
-        start = tf.fill([tf.shape(images)[0], 1], START_ID)
-        kwargs = dict(max_length=max_length, end_id=END_ID, state=state)
-        if beam_width == 1:
-            ids = greedy_search(next_logits, start, **kwargs)
-        else:
-            ids = beam_search(
-                next_logits,
-                start,
-                beam_width=beam_width,
-                length_penalty=config.length_penalty,
-                **kwargs,
-            )[0][:, 0]
-        ids = ids[:, 1:]  # (B, L - 1), no [start]
+        ids = best_sequence(
+            step,
+            tf.fill([tf.shape(images)[0], 1], START_ID),
+            beam_width=beam_width,
+            max_length=config.max_caption_length + 2,  # [start] words [end]
+            end_id=END_ID,
+            length_penalty=config.length_penalty,
+            banned_ids=_BANNED,
+            state=encode(images),
+        )[:, 1:]  # (B, L - 1), no [start]
         text = tf.strings.reduce_join(
             tf.ragged.boolean_mask(tf.gather(words, ids), ids >= FIRST_WORD_ID),
             axis=1,
@@ -163,14 +150,6 @@ def make_caption(model, config, vocabulary: list[str], *, beam_width: int):
     return caption
 
 
-def is_image(blob):
-    """True when the bytes start like PNG, JPEG, GIF or BMP (scalar string)."""
-    checks = [
-        tf.equal(tf.strings.substr(blob, 0, len(magic)), magic) for magic in SIGNATURES
-    ]
-    return tf.reduce_any(tf.stack(checks))
-
-
 def make_serve(caption, image_size: int):
     """``images (B,) encoded bytes -> {"caption", "status"}`` around ``caption``.
 
@@ -179,25 +158,8 @@ def make_serve(caption, image_size: int):
     RGBA and palette images become RGB; any size is resized to the model's.
     """
 
-    def prepare(blob):
-        ok = is_image(blob)
-        image = tf.cond(
-            ok,
-            lambda: prepare_image(decode_image(blob), image_size, 3),
-            lambda: tf.zeros([image_size, image_size, 3]),
-        )
-        return image, ok
-
     def serve(images):
-        images = tf.reshape(images, [-1])
-        pixels, ok = tf.map_fn(
-            prepare,
-            images,
-            fn_output_signature=(
-                tf.TensorSpec([image_size, image_size, 3], tf.float32),
-                tf.TensorSpec([], tf.bool),
-            ),
-        )
+        pixels, ok = decode_image_batch_masked(images, image_size, 3)
         out = caption(pixels)
         return {
             "caption": tf.where(ok, out["caption"], ""),
@@ -205,12 +167,3 @@ def make_serve(caption, image_size: int):
         }
 
     return serve
-
-
-def caption_all(fn, images, batch_size: int = 128) -> list[str]:
-    """Runs a traced caption function over float images in batches."""
-    out = []
-    for i in range(0, len(images), batch_size):
-        batch = tf.convert_to_tensor(np.asarray(images[i : i + batch_size]))
-        out += [t.decode("utf-8") for t in fn(batch)["caption"].numpy()]
-    return out

@@ -15,13 +15,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from dltoolkit.data.images import (
-    decode_image,
-    load_images,
-    make_pipeline,
-    prepare_image,
-)
-from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.data.images import decode_image_batch, load_images, make_pipeline
+from dltoolkit.data.inputs import read_image_files
+from dltoolkit.errors import ConfigError
 from dltoolkit.models import get_builder
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig
@@ -235,16 +231,8 @@ class ClassifyApp(App):
         size, channels = config.image_size, data.channels
         class_names = tf.constant(data.class_names)
 
-        def preprocess(encoded):
-            return prepare_image(decode_image(encoded), size, channels)
-
         def serve(images):
-            # (batch,) encoded bytes -> (batch, size, size, channels) floats
-            x = tf.map_fn(
-                preprocess,
-                images,
-                fn_output_signature=tf.TensorSpec([size, size, channels], tf.float32),
-            )
+            x = decode_image_batch(images, size, channels)  # (batch, s, s, c)
             probabilities = tf.cast(model(x, training=False), tf.float32)
             class_id = tf.argmax(probabilities, axis=-1)
             return {
@@ -259,31 +247,13 @@ class ClassifyApp(App):
 
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
         serve = load_export(Path(run_dir) / EXPORT_DIR)
-        blobs = []
-        for name in inputs:
-            path = Path(name)
-            if not path.is_file():
-                raise DataError(f"Image not found: {path}")
-            blobs.append(path.read_bytes())
-        try:
-            out = serve(images=tf.constant(blobs))
-        except tf.errors.InvalidArgumentError:
-            bad = [n for n, b in zip(inputs, blobs) if not _decodes(b)]
-            raise DataError(f"Unreadable image: {', '.join(bad) or inputs}") from None
+        out = serve(images=tf.constant(read_image_files(inputs)))
         lines = []
         for i, name in enumerate(inputs):
             label = out["label"][i].numpy().decode()
             prob = float(out["probabilities"][i][out["class_id"][i]])
             lines.append(f"{name}\t{label}\t{prob:.4f}")
         return lines
-
-
-def _decodes(blob: bytes) -> bool:
-    try:
-        decode_image(blob)
-        return True
-    except tf.errors.InvalidArgumentError:
-        return False
 
 
 APP = ClassifyApp()

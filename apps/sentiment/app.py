@@ -20,10 +20,10 @@ from dltoolkit.apps.sentiment.models import (
     pretrain_encoder,
     uses_pretraining,
 )
+from dltoolkit.data.inputs import read_text_inputs
 from dltoolkit.data.sentiment import TAGS, load_sentiment, make_pipeline
-from dltoolkit.data.sentiment.files import read_utf8
 from dltoolkit.data.sentiment.vectorizer import build_vocabulary
-from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.errors import ConfigError
 from dltoolkit.training.app import App, Evaluation, Pipelines, config_key
 from dltoolkit.training.config import TrainConfig
 from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
@@ -245,27 +245,25 @@ class SentimentApp(App):
         )
 
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
-        """An input naming a file is read as one review per line; any other
-        input is a review itself. Prints ``source<TAB>label<TAB>P(positive)``.
+        """One ``source<TAB>label<TAB>P(positive)`` line per review.
+
+        An input naming a file stands for its lines, one review a line
+        (:func:`dltoolkit.data.inputs.read_text_inputs`; the source is
+        ``PATH:LINE``); any other input is a review itself.
         """
         serve = load_export(Path(run_dir) / EXPORT_DIR)
-        texts, sources = [], []
-        for item in inputs:
-            path = Path(item)
-            if len(item) < 4096 and path.is_file():
-                lines = read_utf8(path).splitlines()
-                if not lines:
-                    raise DataError(f"{path} holds no review (one per line).")
-                texts += lines
-                sources += [f"{path}:{n}" for n in range(1, len(lines) + 1)]
-            else:
-                texts.append(item)
-                short = item if len(item) <= 60 else item[:57] + "..."
-                sources.append(short or '""')
+        items = read_text_inputs(inputs)
+        texts = [text for text, _ in items]
+        sources = [origin or _shortened(text) for text, origin in items]
         out = serve(texts=tf.constant(texts, tf.string))
         labels = [s.decode() for s in out["label"].numpy()]
         probs = out["probability"].numpy()
         return [f"{s}\t{label}\t{p:.4f}" for s, label, p in zip(sources, labels, probs)]
+
+
+def _shortened(text: str) -> str:
+    """A review as the source column shows it: at most 60 characters."""
+    return (text if len(text) <= 60 else text[:57] + "...") or '""'
 
 
 def _truncation(config) -> str:

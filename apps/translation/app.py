@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import weakref
 from pathlib import Path
 
 import keras
@@ -22,21 +21,26 @@ from dltoolkit.apps.translation.model import (
     build_translator,
     fixed_length,
     make_translate,
-    translate_all,
 )
+from dltoolkit.data.inputs import read_text_inputs
 from dltoolkit.data.translation import (
     count_batches,
     load_translation,
     make_pipeline,
     with_vocabularies,
 )
-from dltoolkit.errors import ConfigError, DataError
+from dltoolkit.errors import ConfigError
 from dltoolkit.metrics import corpus_bleu, corpus_chrf
-from dltoolkit.metrics.callbacks import BleuCallback
 from dltoolkit.plotting import new_figure, save_figure
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig, write_text_atomic
-from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
+from dltoolkit.training.decoders import (
+    TracedFunctions,
+    decode_all,
+    export_beam_and_greedy,
+    val_bleu_callback,
+)
+from dltoolkit.training.export import EXPORT_DIR, load_export
 from dltoolkit.training.report import markdown_table
 
 SIGNATURE_INPUT = "sentences"
@@ -178,9 +182,9 @@ class TranslationApp(App):
 
     def __init__(self):
         super().__init__()
-        # model -> traced translate functions, shared by the val_bleu
+        # The translate functions of each model, shared by the val_bleu
         # callback, the evaluation and the export (each is traced once).
-        self._translators = weakref.WeakKeyDictionary()
+        self._translators = TracedFunctions()
 
     # === Data ===
 
@@ -245,21 +249,23 @@ class TranslationApp(App):
         """The traced string-to-string function of ``model``."""
         english = data.target_lang == "en"
         key = (beam_width, english, config.length_penalty, config.max_source_length)
-        cache = self._translators.setdefault(model, {})
-        if key not in cache:
-            fn = make_translate(model, config, beam_width=beam_width, english=english)
-            cache[key] = tf.function(fn, input_signature=[_SPEC])
-        return cache[key]
+        return self._translators.get(
+            model,
+            key,
+            lambda: make_translate(
+                model, config, beam_width=beam_width, english=english
+            ),
+            [_SPEC],
+        )
 
     def callbacks(self, config, data, model, run_dir):
-        greedy = self.translator(model, config, data, beam_width=1)
-        pairs = data.val[: config.val_bleu_size]
         return [
-            BleuCallback(
-                lambda batch: translate_all(greedy, batch),
-                [s for s, _ in pairs],
-                [t for _, t in pairs],
-                every=config.val_bleu_every,
+            val_bleu_callback(
+                self.translator(model, config, data, beam_width=1),
+                "translation",
+                [s for s, _ in data.val],
+                [t for _, t in data.val],
+                config,
             )
         ]
 
@@ -269,9 +275,9 @@ class TranslationApp(App):
         sources = [s for s, _ in data.test]
         references = [t for _, t in data.test]
         beam_fn = self.translator(model, config, data, beam_width=config.beam_width)
-        beam = translate_all(beam_fn, sources)
-        greedy = translate_all(
-            self.translator(model, config, data, beam_width=1), sources
+        beam = decode_all(beam_fn, sources, "translation")
+        greedy = decode_all(
+            self.translator(model, config, data, beam_width=1), sources, "translation"
         )
         bleu = corpus_bleu(beam, [references])
         chrf = corpus_chrf(beam, [references])
@@ -339,35 +345,26 @@ class TranslationApp(App):
     # === Export and predict ===
 
     def export(self, model, data, config, path: Path) -> Path:
-        beam = self.translator(model, config, data, beam_width=config.beam_width)
-        greedy = self.translator(model, config, data, beam_width=1)
-        return export_saved_model(
-            path, model, beam, [_SPEC], extra_endpoints={"greedy": (greedy, [_SPEC])}
+        return export_beam_and_greedy(
+            path,
+            model,
+            lambda width: self.translator(model, config, data, beam_width=width),
+            beam_width=config.beam_width,
+            input_spec=_SPEC,
         )
 
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
         """One ``source<TAB>translation`` line per sentence.
 
-        An input naming a file stands for its lines (UTF-8, one sentence a
-        line); notes follow a second tab: unknown words, truncation.
+        An input naming a file stands for its lines, one sentence a line
+        (:func:`dltoolkit.data.inputs.read_text_inputs`); notes follow a
+        second tab: unknown words, truncation.
         """
         serve = load_export(Path(run_dir) / EXPORT_DIR)
-        sentences = []
-        for text in inputs:
-            path = Path(text)
-            if _is_file(path):
-                try:
-                    sentences += path.read_text(encoding="utf-8").splitlines()
-                except UnicodeDecodeError as err:
-                    raise DataError(
-                        f"{path}: byte {err.start} is not valid UTF-8."
-                    ) from None
-            else:
-                sentences.append(text)
-        if not sentences:
+        inputs = [text for text, _ in read_text_inputs(inputs)]
+        if not inputs:
             return []
-        inputs = sentences
-        out = serve(**{SIGNATURE_INPUT: tf.constant(inputs)})
+        out = serve(**{SIGNATURE_INPUT: tf.constant(inputs, tf.string)})
         lines = []
         for text, translation, unknown, cut in zip(
             inputs,
@@ -383,13 +380,6 @@ class TranslationApp(App):
 
 
 _SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except (OSError, ValueError):  # a sentence too long or odd for a path
-        return False
 
 
 def _cell(text: str) -> str:

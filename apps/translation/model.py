@@ -3,7 +3,8 @@
 ``build_translator`` wraps a ``seq2seq`` or ``transformer`` builder between two
 ``TextVectorization`` layers; ``make_translate`` turns a trained translator
 into a string-to-string function (greedy or beam search inside the graph), the
-one used for evaluation, the ``val_bleu`` callback and the SavedModel alike.
+one used for evaluation, the ``val_bleu`` callback and the SavedModel alike
+(:mod:`dltoolkit.training.decoders`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dltoolkit.data.translation import (
     standardize,
     vectorizer,
 )
-from dltoolkit.decoding import beam_search, greedy_search
+from dltoolkit.decoding import best_sequence
 from dltoolkit.errors import ConfigError
 from dltoolkit.models import get_builder
 from dltoolkit.models.seq2seq import seq2seq_step_fn
@@ -131,34 +132,23 @@ def _step_and_state(core, source_ids):
     return step, encode(source_ids)
 
 
-def decode_ids(
-    core, source_ids, *, vocab_size, max_length, beam_width: int, length_penalty
-):
+def decode_ids(core, source_ids, *, max_length, beam_width: int, length_penalty):
     """Decodes ids ``(B, S)`` to ``(B, max_length)``: ``[start]``, tokens, ``[end]``.
 
     Padding, ``[UNK]`` and ``[start]`` are never generated; positions after
     ``[end]`` hold 0.
     """
-    banned = np.zeros(vocab_size, "float32")
-    banned[list(_BANNED)] = -1e9
     step, state = _step_and_state(core, source_ids)
-
-    def next_logits(ids, index, state):
-        logits, state = step(ids, index, state)
-        return tf.cast(logits, tf.float32) + banned, state  # (B, V)
-
-    start = tf.fill([tf.shape(source_ids)[0], 1], START_ID)
-    kwargs = dict(max_length=max_length, end_id=END_ID, state=state)
-    if beam_width == 1:
-        return greedy_search(next_logits, start, **kwargs)
-    ids, _ = beam_search(
-        next_logits,
-        start,
+    return best_sequence(
+        step,
+        tf.fill([tf.shape(source_ids)[0], 1], START_ID),
         beam_width=beam_width,
+        max_length=max_length,
+        end_id=END_ID,
         length_penalty=length_penalty,
-        **kwargs,
+        banned_ids=_BANNED,
+        state=state,
     )
-    return ids[:, 0]  # the best beam
 
 
 def make_translate(model, config, *, beam_width: int, english: bool):
@@ -184,7 +174,6 @@ def make_translate(model, config, *, beam_width: int, english: bool):
     vocabulary = tf.constant(target_vocab)
     core = core_of(model)
     options = dict(
-        vocab_size=len(target_vocab),
         max_length=config.max_target_length + 2,
         beam_width=beam_width,
         length_penalty=config.length_penalty,
@@ -214,15 +203,6 @@ def make_translate(model, config, *, beam_width: int, english: bool):
         }
 
     return translate
-
-
-def translate_all(fn, sentences: list[str], batch_size: int = 256) -> list[str]:
-    """Runs a (traced) translate function over a list in batches."""
-    out = []
-    for i in range(0, len(sentences), batch_size):
-        batch = tf.constant(sentences[i : i + batch_size], tf.string)
-        out += [t.decode("utf-8") for t in fn(batch)["translation"].numpy()]
-    return out
 
 
 def attention_maps(model, config, sources: list[str], outputs: list[str]):

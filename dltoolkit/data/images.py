@@ -17,6 +17,10 @@ import tensorflow as tf
 from dltoolkit.errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+# Leading bytes of the encodings :func:`decode_image` reads.
+IMAGE_SIGNATURES = {
+    b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP",
+}  # fmt: skip
 TFDS_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 
 
@@ -70,6 +74,69 @@ def prepare_image(image, image_size: int, channels: int):
 def decode_image(encoded):
     """Decodes PNG, JPEG, GIF or BMP bytes to ``uint8 [h, w, c]``."""
     return tf.io.decode_image(encoded, expand_animations=False)
+
+
+def has_image_signature(encoded):
+    """Whether the bytes start like PNG, JPEG, GIF or BMP (a scalar bool tensor).
+
+    Such bytes may still be corrupt further in; the others never decode.
+    """
+    checks = [
+        tf.equal(tf.strings.substr(encoded, 0, len(magic)), magic)
+        for magic in IMAGE_SIGNATURES
+    ]
+    return tf.reduce_any(tf.stack(checks))
+
+
+def decode_image_batch(images, image_size: int, channels: int):
+    """Encoded images ``(batch,)`` -> model input, as every image export reads it.
+
+    Each image is decoded (:func:`decode_image`) and prepared
+    (:func:`prepare_image`): grayscale, gray+alpha, RGBA and palette images
+    get ``channels`` channels, any size is resized to ``image_size``.
+
+    Returns:
+        ``float32 [batch, image_size, image_size, channels]`` in [0, 1].
+
+    Raises:
+        tf.errors.InvalidArgumentError: (when run) bytes that do not decode.
+    """
+    return tf.map_fn(
+        lambda encoded: prepare_image(decode_image(encoded), image_size, channels),
+        tf.reshape(images, [-1]),
+        fn_output_signature=tf.TensorSpec(
+            [image_size, image_size, channels], tf.float32
+        ),
+    )
+
+
+def decode_image_batch_masked(images, image_size: int, channels: int):
+    """:func:`decode_image_batch` that passes over bytes of no image format.
+
+    Returns:
+        ``(pixels, is_image)``: the float32 batch, zeros where the bytes do not
+        start like PNG, JPEG, GIF or BMP, and the ``(batch,)`` bool mask of
+        :func:`has_image_signature`. Bytes that start like an image but are
+        corrupt inside still raise ``tf.errors.InvalidArgumentError``.
+    """
+
+    def prepare(encoded):
+        ok = has_image_signature(encoded)
+        image = tf.cond(
+            ok,
+            lambda: prepare_image(decode_image(encoded), image_size, channels),
+            lambda: tf.zeros([image_size, image_size, channels]),
+        )
+        return image, ok
+
+    return tf.map_fn(
+        prepare,
+        tf.reshape(images, [-1]),
+        fn_output_signature=(
+            tf.TensorSpec([image_size, image_size, channels], tf.float32),
+            tf.TensorSpec([], tf.bool),
+        ),
+    )
 
 
 def make_pipeline(

@@ -26,7 +26,9 @@ from dltoolkit.tuning.spaces import search_space
 @pytest.fixture(scope="module")
 def ae_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("autoencode_run")
-    config = APP.resolve("smoke", ["epochs=2"])
+    # Four epochs: the denoiser beats the identity by 1.43 dB (seed 1: 1.78;
+    # two epochs: 0.21) and the digit-0 detector reaches AUC 0.84 (0.87).
+    config = APP.resolve("smoke", ["epochs=4"])
     metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
     return run_dir, config, metrics
 
@@ -54,14 +56,20 @@ def test_train_writes_the_contract_files(ae_run):
         assert (run_dir / "companions" / name / "model.keras").is_file(), name
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["profile"] == "smoke" and saved["train_seconds"] > 0
-    assert saved["train_seconds_total"] > saved["train_seconds"]
+    # The companion models train in the prepare stage, counted in train_seconds.
+    assert 0 < saved["prepare_seconds"] < saved["train_seconds"]
     assert saved["test_examples"] == 360
     assert 5 < saved["psnr_noisy"] < 20 and np.isfinite(saved["psnr_denoised"])
     assert saved["psnr_gain_db"] == pytest.approx(
         saved["psnr_denoised"] - saved["psnr_noisy"]
     )
+    # Learned: the denoised images beat the masked input itself (the identity;
+    # an untrained network is far worse: 7.4 dB) ...
+    assert saved["psnr_denoised"] > saved["psnr_noisy"] + 0.5
     assert saved["anomaly_auc_noise"] > 0.9  # digits vs uniform noise
-    assert 0.0 <= saved["anomaly_auc_class"] <= 1.0 and saved["anomaly_class"] == 0
+    # ... and a held-out digit reconstructs worse than the trained ones
+    # (chance AUC 0.5).
+    assert saved["anomaly_auc_class"] > 0.7 and saved["anomaly_class"] == 0
     # Each regularizer's effect, even after two epochs.
     assert saved["sparse_mean_activation"] < 0.5 * saved["plain_mean_activation"]
     assert saved["contractive_jacobian_norm"] < saved["plain_jacobian_norm"]
@@ -140,10 +148,16 @@ def test_predict_writes_denoised_images(ae_run, tmp_path, capsys):
     assert np.asarray(Image.open(out)).shape == (8, 8)
     assert main(APP, ["predict", "--run-dir", str(run_dir), "/no/such.png"]) == 2
     assert "Image not found: /no/such.png" in capsys.readouterr().err
+    # The messages of dltoolkit.data.inputs.read_image_files, as in every app.
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     assert main(APP, ["predict", "--run-dir", str(run_dir), str(bad)]) == 2
-    assert f"Unreadable image: {bad}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"Not an image (PNG, JPEG, GIF or BMP expected): {bad}" in err
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(_png(np.zeros((8, 8, 1)))[:40])  # corrupt inside
+    assert main(APP, ["predict", "--run-dir", str(run_dir), str(cut)]) == 2
+    assert f"Unreadable image: {cut}" in capsys.readouterr().err
 
 
 def test_evaluate_recomputes_and_train_resumes(ae_run):

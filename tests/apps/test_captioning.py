@@ -26,6 +26,7 @@ from dltoolkit.apps.captioning.model import STATUS_NOT_IMAGE, STATUS_OK, token_a
 from dltoolkit.data.captions.scenes import generate_scenes
 from dltoolkit.data.images import prepare_image
 from dltoolkit.training.app import main
+from dltoolkit.training.runner import read_history
 from dltoolkit.tuning.runner import AppHyperModel, known_objectives, parse_objective
 from dltoolkit.tuning.spaces import search_space
 
@@ -63,7 +64,7 @@ def _png(array, mode=None) -> bytes:
 
 
 def test_train_writes_the_contract_files(run):
-    run_dir, _, metrics = run
+    run_dir, config, metrics = run
     for name in (
         "config.json",
         "metrics.json",
@@ -78,7 +79,14 @@ def test_train_writes_the_contract_files(run):
         assert (run_dir / name).exists(), name
     saved = json.loads((run_dir / "metrics.json").read_text())
     for key in ("bleu1", "bleu2", "bleu3", "bleu4", "attribute_accuracy"):
-        assert 0 <= saved[key] <= (100 if key.startswith("bleu") else 1), key
+        assert isinstance(saved[key], float), key
+    # Learned the captions' language, far above the untrained model (BLEU-1
+    # 0.6, BLEU-4 0.23): measured 21.9-31.9 and 3.2-3.5 (seed 1: 11.8, 2.2; the
+    # runs vary from one to the next), validation loss 2.73-2.84 against the
+    # chance 3.43. Not yet the images: attribute_accuracy is 0.0 here.
+    assert saved["bleu1"] > 5 and saved["bleu4"] > 1.0
+    chance = APP.chance_loss(config, APP.load_data(config))
+    assert read_history(run_dir)["val_loss"][-1] < chance - 0.3
     assert saved["profile"] == "smoke" and saved["train_seconds"] > 0
     assert saved["bleu_signature"].startswith("nrefs:3|case:mixed|eff:no|tok:13a")
     header = (run_dir / "history.csv").read_text().splitlines()[0]
@@ -338,7 +346,9 @@ def test_a_trial_logs_val_bleu(tmp_path):
     model = hypermodel.build(hp)
     assert "word_and_image" in {layer.name for layer in model.layers}
     history = hypermodel.fit(hp, model, epochs=1, verbose=0)
-    assert 0.0 <= history.history["val_bleu"][0] <= 100.0
+    # Logged (one epoch of a trial: no floor; the app test has one).
+    assert len(history.history["val_bleu"]) == 1
+    assert np.isfinite(history.history["val_bleu"][0])
 
 
 @pytest.mark.slow
@@ -353,7 +363,8 @@ def test_flickr8k_folder_trains_end_to_end(tmp_path):
     (root / "captions.txt").write_text("\n".join(lines) + "\n")
     config = APP.resolve("smoke", [f"data={root}", "epochs=1"])
     metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
-    assert 0 <= metrics["bleu4"] <= 100 and metrics["test_examples"] == 1
+    # One epoch on 11 images, one test caption: the path, not a floor.
+    assert np.isfinite(metrics["bleu4"]) and metrics["test_examples"] == 1
     assert "attribute_accuracy" not in metrics  # no ground truth in real data
     assert (tmp_path / "run" / "export" / "saved_model.pb").is_file()
 

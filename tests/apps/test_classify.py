@@ -36,8 +36,8 @@ def test_train_writes_the_contract_files(classify_run):
         assert (run_dir / name).exists(), name
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["profile"] == "smoke"
-    assert 0.0 <= saved["accuracy"] <= 1.0
-    assert saved["accuracy"] > 0.3  # 10 classes; chance is 0.1
+    # 10 classes, chance 0.1: measured 0.93 after the fixture's two epochs.
+    assert saved["accuracy"] > 0.6
     assert saved["train_seconds"] > 0
     report = (run_dir / "report.md").read_text()
     assert "Learning-curve diagnosis" in report
@@ -108,7 +108,8 @@ def test_predict_prints_label_per_image(classify_run, tmp_path, capsys):
     name, label, prob = capsys.readouterr().out.strip().split("\t")
     assert name == str(path)
     assert label in [str(d) for d in range(10)]
-    assert 0.0 < float(prob) <= 1.0
+    # The predicted class's probability, the largest of 10: at least 0.1.
+    assert 0.1 <= float(prob) <= 1.0
 
 
 def test_evaluate_recomputes_metrics(classify_run):
@@ -174,10 +175,16 @@ def test_predict_missing_and_unreadable_image(classify_run, tmp_path, capsys):
     run_dir, _, _ = classify_run
     assert main(APP, ["predict", "--run-dir", str(run_dir), "/no/such.png"]) == 2
     assert "Image not found: /no/such.png" in capsys.readouterr().err
+    # The messages of dltoolkit.data.inputs.read_image_files, as in every app.
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     assert main(APP, ["predict", "--run-dir", str(run_dir), str(bad)]) == 2
-    assert f"Unreadable image: {bad}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"Not an image (PNG, JPEG, GIF or BMP expected): {bad}" in err
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(_png(np.zeros((8, 8, 1)))[:40])  # corrupt inside
+    assert main(APP, ["predict", "--run-dir", str(run_dir), str(cut)]) == 2
+    assert f"Unreadable image: {cut}" in capsys.readouterr().err
 
 
 def test_trains_on_tfds_by_name(tmp_path):

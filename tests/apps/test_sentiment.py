@@ -37,10 +37,17 @@ ODD_REVIEWS = [
 ]
 
 
+# Enough reviews and steps for the BiLSTM to learn negation (~17 s on the
+# 2-core machine): test accuracy 0.976 (seed 1: 0.899) against the
+# bag-of-words baseline's 0.541 (0.576). The smoke profile's 240 reviews, or
+# 2,000 reviews for 6 epochs, stay at chance (0.46-0.55).
+SMOKE = ["num_reviews=4000", "epochs=5", "learning_rate=3e-3"]
+
+
 @pytest.fixture(scope="module")
 def sentiment_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("sentiment_run")
-    config = APP.resolve("smoke", ["epochs=2"])
+    config = APP.resolve("smoke", SMOKE)
     metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
     return run_dir, config, metrics
 
@@ -55,8 +62,13 @@ def test_train_writes_the_contract_files_and_metrics(sentiment_run):
     for key in METRIC_KEYS:
         assert key in saved, key
     assert saved["profile"] == "smoke"
-    assert saved["test_examples"] == 48
+    assert saved["test_examples"] == 800
     assert saved["test_negation"] > 0 and saved["test_contrast"] > 0
+    # Learned: far above chance (0.5) and the bag of words, which cannot read
+    # negation (measured 0.976 and 0.975 on negated reviews; baseline 0.541).
+    assert saved["accuracy"] > 0.75
+    assert saved["accuracy"] > saved["baseline_accuracy"] + 0.15
+    assert saved["accuracy_negation"] > 0.7
     report = (run_dir / "report.md").read_text()
     assert "Model vs bag-of-words baseline" in report
     assert "Only the first 64 words are read" in report
@@ -106,21 +118,27 @@ def test_export_matches_model_in_fresh_process(sentiment_run, tmp_path):
 
 
 def test_predict_texts_and_files(sentiment_run, tmp_path, capsys):
+    # The rule of dltoolkit.data.inputs.is_text_file, as in translation: an
+    # existing file stands for its lines, anything else is a review itself.
     run_dir, _, _ = sentiment_run
     path = tmp_path / "reviews.txt"
     path.write_text("I loved it.\n\nNot bad at all.\n")
-    argv = ["predict", "--run-dir", str(run_dir), "What a dull film.", str(path)]
-    assert main(APP, argv) == 0
+    long = "great " * 60  # too long for a file name: a review
+    texts = ["What a dull film.", str(path), long, str(tmp_path)]
+    assert main(APP, ["predict", "--run-dir", str(run_dir), *texts]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == [
         "What a dull film.",
         f"{path}:1",
         f"{path}:2",
         f"{path}:3",
+        long[:57] + "...",
+        str(tmp_path)[:57] + "..." if len(str(tmp_path)) > 60 else str(tmp_path),
     ]
     for line in lines:
         _, label, prob = line.split("\t")
-        assert label in ("negative", "positive") and 0.0 <= float(prob) <= 1.0
+        # P(positive): the label is the likelier class.
+        assert label == ("positive" if float(prob) >= 0.5 else "negative")
 
 
 def test_predict_names_file_and_line_of_a_bad_byte(sentiment_run, tmp_path, capsys):
@@ -181,7 +199,10 @@ def test_han_evaluation_draws_attention(tmp_path):
     assert (tmp_path / "han_attention.png").stat().st_size > 10_000
     assert tmp_path / "han_attention.png" in evaluation.plots
     assert "HAN attention" in [heading for heading, _ in evaluation.sections]
-    assert 0.0 <= evaluation.metrics["accuracy_negation"] <= 1.0
+    # An untrained model: no floor; the share is over the negated reviews.
+    negated = evaluation.metrics["test_negation"]
+    correct = evaluation.metrics["accuracy_negation"] * negated
+    assert negated > 0 and correct == pytest.approx(round(correct))
 
 
 def test_trains_on_a_csv_file(tmp_path):

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from app_helpers import train_error
 
 from dltoolkit.apps.translation.app import APP
 from dltoolkit.training.app import main
+from dltoolkit.training.runner import read_history
 from dltoolkit.tuning.runner import AppHyperModel, known_objectives, parse_objective
 from dltoolkit.tuning.spaces import search_space
 
@@ -38,7 +40,7 @@ def _serve(run_dir, signature="serving_default"):
 
 
 def test_train_writes_the_contract_files(run):
-    run_dir, _, metrics = run
+    run_dir, config, metrics = run
     for name in (
         "config.json",
         "metrics.json",
@@ -60,6 +62,13 @@ def test_train_writes_the_contract_files(run):
     assert "## Sample translations (test split)" in report
     assert "## Bad input" in report and "](attention.png)" in report
     assert len(_test_rows(run_dir)) == saved["test_examples"] > 0
+    # Learned: the validation loss ends far below the chance loss, a uniform
+    # guess over the target words, where an untrained model starts (measured
+    # 4.69 against 6.90; seeds 1, 2: 4.69, 4.92). Three epochs on 1,000 pairs
+    # are too few for BLEU to show it: 0.52 (seeds 1, 2: 0.0, 0.29; the
+    # untrained model 0.05); 4,000 pairs for 4 epochs reach only 2.7.
+    chance = APP.chance_loss(config, APP.load_data(config))
+    assert read_history(run_dir)["val_loss"][-1] < chance - 1.0
 
 
 def test_bleu_is_sacrebleus(run):
@@ -141,6 +150,25 @@ def test_predict_prints_one_line_per_input(run, capsys):
     assert lines[1].endswith("(2 unknown word(s))")
 
 
+def test_predict_reads_files_by_the_file_or_text_rule(run, tmp_path, capsys):
+    # The rule of dltoolkit.data.inputs.is_text_file, as in sentiment: an
+    # existing file stands for its UTF-8 lines, anything else is a sentence.
+    run_dir, _, _ = run
+    path = tmp_path / "sentences.txt"
+    path.write_text("The dog eats.\nThe cat runs.\n", encoding="utf-8")
+    long = "the dog eats " * 30  # too long for a file name: a sentence
+    texts = [str(path), long, str(tmp_path)]
+    assert main(APP, ["predict", "--run-dir", str(run_dir), *texts]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    sources = [line.split("\t")[0] for line in lines]
+    assert sources == ["The dog eats.", "The cat runs.", long, str(tmp_path)]
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"The dog eats.\nna\xefve \xff\n")
+    assert main(APP, ["predict", "--run-dir", str(run_dir), str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {bad}, line 2: byte 0xef at column 3")
+
+
 def test_evaluate_recomputes_metrics(run):
     run_dir, _, metrics = run
     (run_dir / "metrics.json").unlink()
@@ -210,4 +238,7 @@ def test_a_trial_logs_val_bleu(tmp_path):
         hp.Fixed(name, value)
     model = hypermodel.build(hp)
     history = hypermodel.fit(hp, model, epochs=1, verbose=0)
-    assert 0.0 <= history.history["val_bleu"][0] <= 100.0
+    # Logged, not learned: one epoch of 16 units on 300 pairs stays at the
+    # chance loss (measured val_loss 6.31 against 6.33; val_bleu 0.0).
+    assert len(history.history["val_bleu"]) == 1
+    assert math.isfinite(history.history["val_bleu"][0])

@@ -12,12 +12,12 @@ from dltoolkit.training.app import main
 
 
 def _app(name):
-    module = f"apps.{name}.app"
+    module = f"dltoolkit.apps.{name}.app"
     try:
         return importlib.import_module(module).APP
     except ModuleNotFoundError as err:
         # Only the app itself may be missing; a dependency it imports must fail.
-        if err.name not in (module, f"apps.{name}"):
+        if err.name not in (module, f"dltoolkit.apps.{name}"):
             raise
         pytest.skip(f"apps/{name} does not exist (yet)")
 
@@ -61,7 +61,9 @@ def _check_run(run_dir):
 
 def test_classify_mlp_mixed_precision_and_xla(tmp_path):
     metrics = _check_run(_train("classify", tmp_path, "model=mlp"))
-    assert 0.0 <= metrics["accuracy"] <= 1.0
+    # bfloat16 still learns: 10 digits, chance 0.1; measured 0.825 (seeds 1, 2:
+    # 0.833, 0.847).
+    assert metrics["accuracy"] > 0.5
 
 
 # autoencode (a bfloat16 add_loss term and bfloat16 outputs; now float32) and

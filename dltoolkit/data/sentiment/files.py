@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dltoolkit.data.inputs import read_utf8
 from dltoolkit.errors import DataError
 
 LABEL_VALUES = {
@@ -22,21 +23,6 @@ LABEL_VALUES = {
 }  # fmt: skip
 TEXT_COLUMNS = ("text", "review", "sentence", "content")
 LABEL_COLUMNS = ("label", "sentiment", "polarity")
-
-
-def read_utf8(path: Path) -> str:
-    """The text of ``path``; a non-UTF-8 byte is a DataError naming file and line."""
-    path = Path(path)
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(
-            f"{path}, line {line}: byte 0x{data[err.start]:02x} at column "
-            f"{column} is not valid UTF-8; save the file as UTF-8."
-        ) from None
 
 
 def read_acl_imdb(path: os.PathLike):
