@@ -77,14 +77,18 @@ def test_tsne_bench_runs_both_libraries(tmp_path):
     for name, row in rows.items():
         assert math.isfinite(row["kl"]) and row["kl"] > 0, name
         assert row["seconds"] > 0, name
-        # Random 2-D points score about 0.5; measured 0.74-0.98 here.
-        assert row["trustworthiness"] > 0.65, name
+        # Random 2-D points score about 0.5; measured 0.986-0.994 here.
+        assert row["trustworthiness"] > 0.9, name
     assert rows["dltoolkit tsne tensorflow"]["first"] > 0
-    # Ours and scikit-learn's exact t-SNE minimize the same KL divergence.
+    # Ours and scikit-learn's exact t-SNE minimize the same KL divergence to
+    # about the same value (measured 0.317-0.319 against 0.331) and embed as
+    # faithfully (trustworthiness within 0.003); plain SNE's KL is far larger.
     sklearn = rows["scikit-learn exact"]
     for backend in ("numpy", "tensorflow"):
         row = rows[f"dltoolkit tsne {backend}"]
-        assert abs(row["trustworthiness"] - sklearn["trustworthiness"]) < 0.1
+        assert row["kl"] == pytest.approx(sklearn["kl"], rel=0.15), backend
+        assert abs(row["trustworthiness"] - sklearn["trustworthiness"]) < 0.02
+    assert rows["dltoolkit sne"]["kl"] > 10 * sklearn["kl"]
 
 
 def test_throughput_bench_times_both_paths(tmp_path):

@@ -29,6 +29,7 @@ _TINY = np.finfo(_DTYPE).tiny / np.finfo(_DTYPE).eps  # below: fall back to exac
 _LOG_TINY = np.log(np.finfo(_DTYPE).tiny)  # exp() below this is subnormal: use 0
 _XI_CHUNK = 1 << 20  # elements of (B, t, N, N) per vectorized xi chunk
 _LOOP_MIN = 1 << 17  # elements of (B, N, N) from which Viterbi loops over states
+_PRUNE_MIN_STATES = 16  # from this many states Viterbi bounds the max-plus step
 
 
 def _prepare(log_startprob, log_transmat, log_emissions, lengths=None):
@@ -146,6 +147,85 @@ def _max_plus(delta, log_transmat):
     for i in range(1, n):  # large: stream over from-states, cache-sized pieces
         np.maximum(out, delta[:, i : i + 1] + log_transmat[i], out=out)
     return out
+
+
+class _BoundedMaxPlus:
+    """``max_i delta[:, i] + log_transmat[i, :]`` step after step, exactly.
+
+    Each step first takes the maximum over a few predecessors only: row
+    ``b``'s ``k`` largest ``delta`` entries and, for each state ``j``, the
+    ``k`` predecessors with the largest ``log_transmat[i, j]``. Any other
+    predecessor has ``delta[b, i] <= tau[b]`` (the ``k + 1``-th largest entry
+    of the row) and ``log_transmat[i, j] <= low[j]`` (the ``k + 1``-th largest
+    of the column), so its score is at most ``tau[b] + low[j]``; where the
+    partial maximum reaches that bound it is the full maximum. Floating-point
+    addition is monotonic, so the bound holds after rounding too and the
+    values are bit for bit those of the dense step. Entries below the bound
+    are computed in full. With peaked deltas (well-separated emissions) or
+    peaked transitions few are, and a step costs about ``2k / N`` of the dense
+    one; ``k`` doubles while many entries miss the bound, and where even
+    ``N / 8`` is not enough the next steps run dense before it is tried again.
+    """
+
+    _DENSE_STEPS = 16  # dense steps before the bound is tried again
+    _SHRINK_AFTER = 8  # steps without a miss before k is halved
+
+    def __init__(self, log_transmat):
+        n = log_transmat.shape[0]
+        self.log_transmat = log_transmat
+        self.to_from = np.ascontiguousarray(log_transmat.T)
+        by_column = np.argsort(-log_transmat, axis=0, kind="stable")  # (rank, to)
+        self.column_order = by_column
+        self.column_values = np.take_along_axis(log_transmat, by_column, axis=0)
+        self.k_min, self.k_max = 2, n // 8
+        self.k = self.k_min
+        self.dense_left = 0 if n >= _PRUNE_MIN_STATES else -1
+        self.clean_steps = 0
+
+    def __call__(self, delta):
+        if self.dense_left != 0:  # -1: never bounded (few states)
+            self.dense_left -= self.dense_left > 0
+            return _max_plus(delta, self.log_transmat)
+        b, n = delta.shape
+        k, lt = self.k, self.log_transmat
+        rows = np.arange(b)
+        rest = delta.copy()
+        out = None
+        for _ in range(k):  # the k largest entries of each row, one at a time
+            i = np.argmax(rest, axis=1)
+            score = rest[rows, i][:, None] + lt[i]
+            out = score if out is None else np.maximum(out, score, out=out)
+            rest[rows, i] = -np.inf
+        tau = np.max(rest, axis=1, keepdims=True)
+        for r in range(k):
+            col = np.take(delta, self.column_order[r], axis=1)
+            col += self.column_values[r]
+            np.maximum(out, col, out=out)
+        miss = out < tau + self.column_values[k]
+        missed_rows = np.flatnonzero(miss.any(axis=1))
+        n_missed = 0
+        if missed_rows.size:
+            fb, fj = np.nonzero(miss[missed_rows])
+            n_missed = fb.size
+            if n_missed * 4 <= missed_rows.size * n:  # a few entries: one by one
+                fb = missed_rows[fb]
+                out[fb, fj] = np.max(delta[fb] + self.to_from[fj], axis=1)
+            else:
+                out[missed_rows] = _max_plus(delta[missed_rows], lt)
+        self._adapt(n_missed / (b * n))
+        return out
+
+    def _adapt(self, missed):
+        if missed > 0.05:
+            self.clean_steps = 0
+            if self.k * 2 <= self.k_max:
+                self.k *= 2
+            else:
+                self.dense_left = self._DENSE_STEPS
+        elif missed < 0.005:
+            self.clean_steps += 1
+            if self.clean_steps >= self._SHRINK_AFTER and self.k > self.k_min:
+                self.k, self.clean_steps = self.k // 2, 0
 
 
 def _final(x, lengths):
@@ -321,8 +401,9 @@ def viterbi(log_startprob, log_transmat, log_emissions, lengths=None):
     deltas = np.empty((b, t, n))
     delta = ls[None] + em[:, 0]
     deltas[:, 0] = delta
+    max_plus = _BoundedMaxPlus(lt)
     for i in range(1, t):
-        best = _max_plus(delta, lt)
+        best = max_plus(delta)
         delta = np.where((i < lengths)[:, None], best + em[:, i], delta)
         deltas[:, i] = delta
     rows = np.arange(b)

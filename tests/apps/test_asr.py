@@ -267,7 +267,12 @@ def test_tuning_trial_reports_val_wer(run, tmp_path):
         verbose=0,
     )
     assert summary["objective"] == "val_wer" and summary["direction"] == "min"
-    assert 0.0 <= summary["best_score"] <= 5.0
+    # The trial's own GMM-HMM stage ran in the search's prepared/ directory.
+    stages = list((tmp_path / "search" / "prepared").glob("*/gmm_hmm.npz"))
+    assert len(stages) >= 1
+    with open(tmp_path / "search" / "trials.csv", newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert float(row["score"]) == pytest.approx(summary["best_score"])
     assert "wer" in summary["best_run_metrics"]
     assert (tmp_path / "search" / "best" / "export" / "saved_model.pb").is_file()
 
@@ -303,5 +308,7 @@ def test_trains_on_an_fsdd_folder(run, tmp_path):
     run_dir = tmp_path / "run"
     config = APP.resolve("smoke", [f"data={folder}"])
     metrics = APP.train(config, run_dir, profile="smoke", verbose=0)
-    assert 0.0 <= metrics["wer"] and metrics["test_utterances"] > 0
+    # About five training utterances: the path, not a floor (measured WER 2.67,
+    # insertions; GMM-HMM 1.67).
+    assert np.isfinite(metrics["wer"]) and metrics["test_utterances"] > 0
     assert "FSDD folder" in (run_dir / "report.md").read_text()

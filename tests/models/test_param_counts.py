@@ -81,7 +81,8 @@ def test_zfnet_count():
 # "ops" column in M multiply-adds, one entry per row that has them: the 7x7/2
 # convolution, the 3x3/1 convolution (with its 1x1 reduction), the nine
 # inception rows and the linear layer. The pooling, dropout and softmax rows
-# have none. Rows sum to 6,797.7K params (6.96M weights; "6.8M") and 1,502M ops.
+# have none. Rows sum to 6,797.7K params (6.96M weights; 6.8M read as
+# thousands) and 1,502M ops.
 GOOGLENET_TABLE1 = {
     # row: (params K, ops M, our layers' name prefixes)
     "convolution 7x7/2": (2.7, 34, ("conv1",)),
@@ -142,9 +143,11 @@ def test_googlenet_against_table1_of_the_paper():
     table_weights = sum(p for p, _, _ in GOOGLENET_TABLE1.values()) * 1024
     table_ops = sum(o for _, o, _ in GOOGLENET_TABLE1.values()) * 1e6
     assert table_weights == pytest.approx(6_960_845, abs=1)  # 6,797.7K
-    assert table_ops == 1_502e6  # "1.5 billion multiply-adds" (Section 5)
-    # Weights: the misprinted rows net +28.7K (+6.5, +34.5, -54.0 and 5b's
-    # +21.0 rounding), 0.4% of the total.
+    # The Introduction's budget: "1.5 billion multiply-adds at inference time".
+    assert table_ops == 1_502e6
+    # Weights: ours exceed the table by 28.7K (0.4%): the misprinted rows
+    # (+6.5K, +34.5K, -54.0K) and the others' small differences (5b +21.0K,
+    # 4d +10.5K, 4e +7.0K, ...).
     kernels = sum(w for w, _ in rows.values())
     assert kernels == pytest.approx(table_weights, rel=0.01)
     # Table 1 counts no biases; Keras does (one per filter and class: 0.12%).
@@ -158,8 +161,8 @@ def test_googlenet_against_table1_of_the_paper():
     conv1 = rows["convolution 7x7/2"][1]
     assert conv1 == 112 * 112 * 7 * 7 * 3 * 64
     assert macs - conv1 == pytest.approx(table_ops - 34e6, rel=0.01)
-    # The registered figure is the paper's "6.8M", the table's total read in
-    # thousands (`dltk models` shows it and our ratio to it).
+    # The registered figure (`dltk models` prints it and our ratio to it) is
+    # 6.8M: the table's total, 6,797.7K, read in thousands and rounded.
     info = builder_info("googlenet")
     assert info.published_params == round(table_weights / 1024, -2) * 1000
     assert info.published_counts == "all"
