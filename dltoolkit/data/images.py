@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from dltoolkit.data.tfds_source import tfds_data_dir, tfds_required
 from dltoolkit.errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -267,10 +268,8 @@ def load_tfds(
         val_fraction: share of ``train`` held out for validation when the
             dataset has no validation split.
     """
-    import tensorflow_datasets as tfds
 
-    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
-    try:
+    with tfds_required(name, data_dir) as tfds:
         builder = tfds.builder(name, data_dir=data_dir)
         info = builder.info
         if "validation" in info.splits:
@@ -286,19 +285,13 @@ def load_tfds(
             as_supervised=True,
         )
         sizes = {key: _count(ds) for key, ds in zip(("train", "val", "test"), splits)}
-    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
-        raise DataError(
-            f"TFDS dataset {name!r} is not in the TFDS data dir {where}; nothing "
-            "is downloaded at run time: prepare it elsewhere (`tfds build "
-            f"{name}`) and copy it there, or pass data_dir."
-        ) from None
     class_names = list(info.features["label"].names)
     shape = info.features["image"].shape
     return ImageSplits(
         *splits,
         class_names=class_names,
         sizes=sizes,
-        source=f"TFDS {name} ({where})",
+        source=f"TFDS {name} ({tfds_data_dir(data_dir)})",
         channels=1 if shape and shape[-1] == 1 else 3,
     )
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from dltoolkit.data.captions.core import CaptionData, CaptionSplit, normalize_caption
 from dltoolkit.data.images import prepare_image
+from dltoolkit.data.tfds_source import tfds_data_dir, tfds_required
 from dltoolkit.errors import DataError
 
 CAPTIONS_FILE = "captions.txt"
@@ -141,21 +142,13 @@ def load_tfds_captions(
     memory). Splits: the dataset's ``train``, ``val`` (or ``validation``) and
     ``test``; ``max_images`` caps each (0: all).
     """
-    import tensorflow_datasets as tfds  # slow to import: only TFDS sources need it
 
-    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
-    try:
+    with tfds_required(name, data_dir) as tfds:
         info = tfds.builder(name, data_dir=data_dir).info
         val = "val" if "val" in info.splits else "validation"
         datasets = tfds.load(
             name, split=["train", val, "test"], data_dir=data_dir, download=False
         )
-    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
-        raise DataError(
-            f"TFDS dataset {name!r} is not in the TFDS data dir {where}; nothing "
-            "is downloaded at run time: prepare it elsewhere (`tfds build "
-            f"{name}`) and copy it there, or pass data_dir."
-        ) from None
 
     def texts(example) -> list[str]:
         if "captions" in example:
@@ -182,4 +175,4 @@ def load_tfds_captions(
         if not images:
             raise DataError(f"TFDS dataset {name!r} has an empty split.")
         splits.append(CaptionSplit(np.stack(images), references))
-    return CaptionData(*splits, source=f"TFDS {name} ({where})")
+    return CaptionData(*splits, source=f"TFDS {name} ({tfds_data_dir(data_dir)})")

@@ -16,6 +16,7 @@ import numpy as np
 from dltoolkit.data.sentiment.core import SentimentData, TextSplit, tag_reviews
 from dltoolkit.data.sentiment.files import read_acl_imdb, read_table
 from dltoolkit.data.sentiment.reviews import review_splits
+from dltoolkit.data.tfds_source import tfds_data_dir, tfds_required
 from dltoolkit.errors import DataError
 
 IMDB_TFDS = "imdb_reviews"
@@ -99,22 +100,14 @@ def load_tfds_reviews(
     ``train`` is split into train and validation; ``test`` is the test split;
     an ``unsupervised`` split, when present, becomes the unlabeled text.
     """
-    import tensorflow_datasets as tfds  # slow to import: only TFDS sources need it
 
-    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
-    try:
+    with tfds_required(name, data_dir) as tfds:
         builder = tfds.builder(name, data_dir=data_dir)
         known = builder.info.splits or ("train", "test", "unsupervised")
         names = [s for s in ("train", "test", "unsupervised") if s in known]
         loaded = tfds.load(
             name, split=names, data_dir=data_dir, download=False, as_supervised=True
         )
-    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
-        raise DataError(
-            f"TFDS dataset {name!r} is not in the TFDS data dir {where}; nothing "
-            "is downloaded at run time: prepare it elsewhere (`tfds build "
-            f"{name}`) and copy it there, or pass data_dir."
-        ) from None
     arrays = {}
     for split, ds in zip(names, loaded):
         texts, labels = [], []
@@ -136,7 +129,7 @@ def load_tfds_reviews(
         _tagged(*train),
         _tagged(*val),
         _tagged(*test),
-        source=f"TFDS {name} ({where})",
+        source=f"TFDS {name} ({tfds_data_dir(data_dir)})",
         unlabeled=unlabeled[: max_examples or None],
     )
 

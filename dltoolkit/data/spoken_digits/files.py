@@ -20,6 +20,7 @@ import numpy as np
 
 from dltoolkit.audio.wav import SAMPLE_RATE, read_wav, resample, to_float
 from dltoolkit.data.spoken_digits.core import DIGIT_WORDS, SpokenDigits, Utterance
+from dltoolkit.data.tfds_source import tfds_data_dir, tfds_required
 from dltoolkit.errors import DataError
 
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
@@ -74,27 +75,19 @@ def load_tfds_digits(name: str, data_dir: str | None = None) -> SpokenDigits:
         DataError: the dataset is unknown here or not prepared in the data dir,
             or it has no digit labels.
     """
-    import tensorflow_datasets as tfds  # slow to import: only TFDS sources need it
 
     if name not in TFDS_RATES:
         raise DataError(
             f"Unknown spoken-digit TFDS dataset {name!r}. Known: "
             f"{', '.join(TFDS_RATES)}."
         )
-    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
-    try:
+    with tfds_required(name, data_dir) as tfds:
         builder = tfds.builder(name, data_dir=data_dir)
         info = builder.info
         split_names = (
             ["train"] if name == "spoken_digit" else ["train", "validation", "test"]
         )
         datasets = tfds.load(name, split=split_names, data_dir=data_dir, download=False)
-    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
-        raise DataError(
-            f"TFDS dataset {name!r} is not in the TFDS data dir {where}; nothing "
-            f"is downloaded at run time: prepare it elsewhere (`tfds build {name}`) "
-            "and copy it there, or pass data_dir."
-        ) from None
     labels = info.features["label"].names
     digit_of = {i: n for i, n in enumerate(labels) if n in DIGIT_WORDS}
     if name == "spoken_digit":
@@ -127,6 +120,6 @@ def load_tfds_digits(name: str, data_dir: str | None = None) -> SpokenDigits:
         splits["train"],
         splits["val"],
         splits["test"],
-        source=f"TFDS {name} ({where})",
+        source=f"TFDS {name} ({tfds_data_dir(data_dir)})",
         splits="FSDD's by file index" if name == "spoken_digit" else "the dataset's",
     )

@@ -10,6 +10,7 @@ import os
 import random
 from pathlib import Path
 
+from dltoolkit.data.tfds_source import tfds_data_dir, tfds_required
 from dltoolkit.data.translation.core import TranslationData, split_pairs
 from dltoolkit.errors import DataError
 
@@ -87,10 +88,8 @@ def load_tfds_translation(
         max_pairs: at most this many training pairs (0: all).
         val_fraction: share of train held out when there is no validation split.
     """
-    import tensorflow_datasets as tfds
 
-    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
-    try:
+    with tfds_required(name, data_dir) as tfds:
         builder = tfds.builder(name, data_dir=data_dir)
         info = builder.info
         splits = ["train", "validation", "test"]
@@ -100,12 +99,6 @@ def load_tfds_translation(
         datasets = tfds.load(
             name, split=splits, data_dir=data_dir, download=False, as_supervised=True
         )
-    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
-        raise DataError(
-            f"TFDS dataset {name!r} is not in the TFDS data dir {where}; nothing "
-            "is downloaded at run time: prepare it elsewhere (`tfds build "
-            f"{name}`) and copy it there, or pass data_dir."
-        ) from None
     lists = []
     for i, ds in enumerate(datasets):
         if i == 0 and max_pairs:
@@ -122,7 +115,7 @@ def load_tfds_translation(
         langs = langs[::-1]
     return TranslationData(
         *lists,
-        source=f"TFDS {name} ({where})",
+        source=f"TFDS {name} ({tfds_data_dir(data_dir)})",
         source_lang=str(langs[0]),
         target_lang=str(langs[1]),
         splits="the dataset's own splits",
