@@ -1,33 +1,34 @@
 """Corpus BLEU: dltoolkit against sacreBLEU on generated segment pairs.
 
     .venv/bin/python bench/bleu.py [--segments N] [--tokenize 13a] [--refs 1]
-                                   [--repeats 1] [--out FILE.json] [--smoke]
+                                   [--repeats 1] [--threads T] [--force]
+                                   [--out FILE.json] [--smoke]
 
 Generates N hypothesis/reference pairs (Zipf-distributed words, capitals,
 punctuation, numbers with separators, some unicode; each reference is the
 hypothesis with substitutions, insertions, deletions and a local swap), scores
 them with both libraries in the same run, asserts that the scores are equal
 and prints both times and the ratio sacrebleu_time / our_time (above 1: ours
-is faster). ``--out`` also writes these figures as JSON; ``--smoke`` runs
-tiny sizes (300 segments, 2 reference streams, one repeat) for the tests.
+is faster). Both run single-threaded Python; the thread pools are pinned
+and the load checked as for every bench script (``bench/_harness.py``). The
+figures go to ``bench/results/bleu.json`` (or ``--out``) with the machine's
+description; ``--smoke`` runs tiny sizes (300 segments, 2 reference streams,
+one repeat) for the tests and writes only to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import random
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import sacrebleu  # noqa: E402
-
-from dltoolkit.metrics import corpus_bleu  # noqa: E402
-from dltoolkit.metrics.tokenizers import clear_caches  # noqa: E402
+import _harness  # noqa: E402
 
 _SYLLABLES = "ka lo mi ne ru sa ti vo ze ba de fi gu ho ja ly pe qu wa xe".split()
 _EXTRA = ["café", "naïve", "Straße", "über", "€", "—", "«", "»", "東京", "l'été"]
@@ -99,13 +100,16 @@ def main(argv=None) -> int:
     parser.add_argument("--refs", type=int, default=1)
     parser.add_argument("--tokenize", default="13a")
     parser.add_argument("--repeats", type=int, default=1, help="best of N runs")
-    parser.add_argument("--out", default=None, help="also write the figures here")
-    parser.add_argument(
-        "--smoke", action="store_true", help="tiny sizes (overrides the others)"
-    )
+    _harness.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.segments, args.refs, args.repeats = 300, 2, 1
+    run = _harness.Run("bleu", args)
+
+    import sacrebleu
+
+    from dltoolkit.metrics import corpus_bleu
+    from dltoolkit.metrics.tokenizers import clear_caches
 
     t0 = time.perf_counter()
     hypotheses, references = make_corpus(args.segments, args.refs)
@@ -115,15 +119,20 @@ def main(argv=None) -> int:
     )
 
     ours_time = theirs_time = float("inf")
+    ours_first = theirs_first = None
     for _ in range(args.repeats):
         # sacreBLEU first: a fresh BLEU object, as sacrebleu.corpus_bleu makes.
         t0 = time.perf_counter()
         theirs = sacrebleu.corpus_bleu(hypotheses, references, tokenize=args.tokenize)
-        theirs_time = min(theirs_time, time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        theirs_first = seconds if theirs_first is None else theirs_first
+        theirs_time = min(theirs_time, seconds)
         clear_caches()  # cold start, as for sacreBLEU's fresh tokenizer caches
         t0 = time.perf_counter()
         ours = corpus_bleu(hypotheses, references, tokenize=args.tokenize)
-        ours_time = min(ours_time, time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        ours_first = seconds if ours_first is None else ours_first
+        ours_time = min(ours_time, seconds)
 
     print(f"sacrebleu {sacrebleu.__version__}: {theirs_time:7.3f} s  {theirs}")
     print(f"dltoolkit        : {ours_time:7.3f} s  {ours}")
@@ -132,20 +141,24 @@ def main(argv=None) -> int:
     assert (ours.sys_len, ours.ref_len) == (theirs.sys_len, theirs.ref_len)
     print("scores identical")
     print(f"ratio sacrebleu_time / our_time = {theirs_time / ours_time:.2f}")
-    if args.out:
-        figures = {
+    run.print_threads()
+    run.write(
+        {
             "segments": args.segments,
             "refs": args.refs,
             "tokenize": args.tokenize,
+            "repeats": args.repeats,
             "sacrebleu_version": sacrebleu.__version__,
             "score": ours.score,
             "sacrebleu_score": theirs.score,
             "our_seconds": ours_time,
             "sacrebleu_seconds": theirs_time,
+            "our_first_seconds": ours_first,
+            "sacrebleu_first_seconds": theirs_first,
             "ratio": theirs_time / ours_time,
+            "ratio_first": theirs_first / ours_first,
         }
-        with open(args.out, "w") as f:
-            json.dump(figures, f, indent=2)
+    )
     return 0
 
 

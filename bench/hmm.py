@@ -1,51 +1,63 @@
-"""Batched HMM decoding: dltoolkit (TensorFlow, NumPy) against hmmlearn.
+"""Batched HMM inference, log-emissions given: dltoolkit against hmmlearn's
+C++ kernels.
 
     .venv/bin/python bench/hmm.py [--batch 256] [--states 64] [--frames 200]
                                   [--features 13] [--repeats 3]
-                                  [--out FILE.json] [--smoke]
+                                  [--no-tensorflow] [--scale-limit 60]
+                                  [--threads T] [--force] [--out FILE]
+                                  [--smoke]
 
-Samples ``batch`` sequences of ``frames`` frames from a random diagonal-Gaussian
-HMM (``features``-dimensional, MFCC-like), then in the same run:
+Model: a random HMM with diagonal-Gaussian emissions (``features``-dimensional,
+MFCC-like; Dirichlet(0.3) transition rows); ``batch`` sequences of ``frames``
+frames sampled from it; their emission log-likelihoods ``(B, T, N)`` computed
+once: both sides get the same log-emissions.
 
-- hmmlearn decodes them one by one: ``decode`` (Viterbi) and ``score``
-  (forward), its emission log-likelihoods included;
-- dltoolkit computes the emission log-likelihoods of all frames at once and
-  runs batched Viterbi and forward: ``tf_impl`` in a graph and through XLA
-  (float64 and float32) and ``numpy_impl`` (float64).
+Rows, in the same run with the same threads (see ``bench/_harness.py``), each
+with its first call timed apart from the best of ``repeats`` calls after it:
 
-Each row reports the best of ``repeats`` timed calls; the first call of a
-TensorFlow variant (tracing, XLA compilation) is timed apart as ``first``.
-``ratio`` is hmmlearn_time / our_time (above 1: ours is faster); ``agree`` is
-the fraction of sequences whose Viterbi path equals hmmlearn's (Viterbi) or
-the largest log-likelihood difference (forward). ``--out`` also writes the
-rows as JSON; ``--smoke`` runs tiny sizes (4 sequences x 30 frames, 5 states,
-3 features, one repeat) for the tests.
+- viterbi: hmmlearn's ``_hmmc.viterbi`` (what ``decode`` runs) on one
+  sequence after another, and ``dltoolkit.hmm.viterbi`` (the default call:
+  batched NumPy); ``agree`` = the fraction of paths identical to hmmlearn's,
+  ``max_diff`` = the largest |log-probability difference|;
+- forward: hmmlearn's ``_hmmc.forward_log`` (its default ``implementation="log"``)
+  and ``_hmmc.forward_scaling`` (``implementation="scaling"``) one by one, and
+  ``dltoolkit.hmm.forward``; ``max_diff`` = the largest |log-likelihood
+  difference| from ``forward_log``;
+- viterbi on flat emissions (every state about as likely in every frame): the
+  worst case of the bounded max-plus step of ``dltoolkit.hmm.viterbi``;
+- unless ``--no-tensorflow``: ``dltoolkit.hmm.tf_impl`` in a graph and through
+  XLA, float64 and float32 (TensorFlow's import timed on its own; the first
+  call traces and compiles).
+
+``ratio`` = hmmlearn's best time / ours (above 1: ours is faster), against
+``_hmmc.viterbi`` and ``_hmmc.forward_log``; ``ratio_first`` uses our first
+call. Scale: viterbi and forward on growing ``frames`` (50, 100, ... doubling;
+the sampled log-emissions repeated) until a call takes more than
+``--scale-limit`` seconds or an array would exceed 2 GiB.
+
+``--smoke``: 4 sequences x 30 frames, 20 states, 3 features, one repeat,
+frames 30 and 60 for the scale table, no file unless ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # runtime oneDNN notices
+import _harness  # noqa: E402
 
-from dltoolkit._quiet import import_tensorflow_quietly  # noqa: E402
-
-import_tensorflow_quietly()
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from hmmlearn import hmm as hl  # noqa: E402
-
-from dltoolkit.hmm import HMM, GaussianEmissions, numpy_impl, tf_impl  # noqa: E402
+_SCALE_BYTES = 2 << 30  # scale table: (B, T, N) float64 arrays up to 2 GiB
 
 
-def _model(n_states: int, n_features: int, seed: int = 0) -> HMM:
+def _model(n_states: int, n_features: int, seed: int = 0):
+    import numpy as np
+
+    from dltoolkit.hmm import HMM, GaussianEmissions
+
     rng = np.random.default_rng(seed)
     return HMM(
         rng.dirichlet(np.ones(n_states)),
@@ -57,41 +69,13 @@ def _model(n_states: int, n_features: int, seed: int = 0) -> HMM:
     )
 
 
-def _hmmlearn(model: HMM) -> hl.GaussianHMM:
-    ref = hl.GaussianHMM(model.n_states, covariance_type="diag", init_params="")
-    ref.startprob_, ref.transmat_ = model.startprob, model.transmat
-    ref.means_, ref.covars_ = model.emissions.means, model.emissions.covars
-    return ref
+def _log_emissions(model, batch: int, frames: int):
+    """``(B, T, N)`` log-likelihoods of ``batch`` sampled sequences."""
+    import numpy as np
 
-
-def _best(fn, repeats: int):
-    """(best seconds, result) over repeats calls."""
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
-def _batched_emissions(model: HMM, x: np.ndarray, dtype) -> np.ndarray:
+    x = np.stack([model.sample(frames, seed=s)[0] for s in range(batch)])
     b, t, d = x.shape
-    return model.log_emissions(x.reshape(b * t, d)).reshape(b, t, -1).astype(dtype)
-
-
-def _ours(model, x, kind, algorithm, dtype, jit):
-    """A callable running one of our variants end to end (emissions included)."""
-    ls, lt = model.log_startprob, model.log_transmat
-    if kind == "numpy":
-        fn = getattr(numpy_impl, algorithm)
-        return lambda: fn(ls, lt, _batched_emissions(model, x, dtype))
-    fn = getattr(tf_impl, algorithm)
-
-    def run():
-        out = fn(ls, lt, _batched_emissions(model, x, dtype), jit_compile=jit)
-        return tuple(np.asarray(v) for v in out)
-
-    return run
+    return model.log_emissions(x.reshape(b * t, d)).reshape(b, t, -1)
 
 
 def main(argv=None) -> int:
@@ -101,77 +85,215 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--features", type=int, default=13)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default=None, help="also write the rows here")
+    parser.add_argument("--no-tensorflow", action="store_true")
     parser.add_argument(
-        "--smoke", action="store_true", help="tiny sizes (overrides the others)"
+        "--scale-limit",
+        type=float,
+        default=60.0,
+        help="scale table: stop doubling T once a call takes longer (0: none)",
     )
+    _harness.add_arguments(parser)
     args = parser.parse_args(argv)
+    scale_frames = [50 * 2**k for k in range(12)]
     if args.smoke:
-        args.batch, args.states, args.frames, args.features = 4, 5, 30, 3
+        args.batch, args.states, args.frames, args.features = 4, 20, 30, 3
         args.repeats = 1
+        scale_frames = [30, 60]
+    run = _harness.Run("hmm", args)
+
+    import hmmlearn
+    import numpy as np
+    from hmmlearn import _hmmc
+
+    import dltoolkit.hmm as dh
 
     model = _model(args.states, args.features)
-    ref = _hmmlearn(model)
-    x = np.stack(
-        [model.sample(args.frames, seed=s)[0] for s in range(args.batch)]
-    )  # (B, T, D)
+    start, trans = model.startprob, model.transmat
+    ls, lt = model.log_startprob, model.log_transmat
+    em = _log_emissions(model, args.batch, args.frames)
     print(
         f"HMM: {args.states} states, diagonal Gaussians over {args.features} "
-        f"features; {args.batch} sequences x {args.frames} frames; "
-        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs"
+        f"features; {args.batch} sequences x {args.frames} frames, log-emissions "
+        f"given; hmmlearn {hmmlearn.__version__}, NumPy {np.__version__}"
     )
 
-    hl_viterbi, ref_decoded = _best(lambda: [ref.decode(s) for s in x], args.repeats)
-    hl_forward, ref_scores = _best(lambda: [ref.score(s) for s in x], args.repeats)
-    ref_paths = np.stack([p for _, p in ref_decoded])
-    ref_scores = np.asarray(ref_scores)
-    rows = [("hmmlearn, one by one", "viterbi", hl_viterbi, None, 1.0, 1.0)]
-    rows.append(("hmmlearn, one by one", "forward", hl_forward, None, 1.0, 0.0))
+    def hl_viterbi(em):
+        return [_hmmc.viterbi(start, trans, e) for e in em]
 
-    variants = [
-        ("tf graph float64", "tf", np.float64, False),
-        ("tf graph float32", "tf", np.float32, False),
-        ("tf XLA float64", "tf", np.float64, True),
-        ("tf XLA float32", "tf", np.float32, True),
-        ("numpy float64", "numpy", np.float64, False),
-    ]
-    for algorithm, ref_time in (("viterbi", hl_viterbi), ("forward", hl_forward)):
-        for name, kind, dtype, jit in variants:
-            fn = _ours(model, x, kind, algorithm, dtype, jit)
-            first = None
-            if kind == "tf":
-                first, _ = _best(fn, 1)
-            seconds, out = _best(fn, args.repeats)
-            if algorithm == "viterbi":
-                agree = float(np.mean(np.all(out[0] == ref_paths, axis=1)))
-            else:
-                agree = float(np.max(np.abs(out[1] - ref_scores)))
-            rows.append((name, algorithm, seconds, first, ref_time / seconds, agree))
+    def hl_forward_log(em):
+        return [_hmmc.forward_log(start, trans, e)[0] for e in em]
 
-    print(
-        f"\n{'implementation':<22} {'algorithm':<8} {'seconds':>8} {'first':>8} "
-        f"{'ratio':>7}  agree"
+    def hl_forward_scaling(em):
+        frames = np.exp(em)
+        return [_hmmc.forward_scaling(start, trans, f)[0] for f in frames]
+
+    rows = []
+
+    def add(name, algorithm, fn, reference=None, kind=None):
+        timing, out = _harness.first_and_best(fn, args.repeats)
+        row = {"implementation": name, "algorithm": algorithm, **timing}
+        if reference is not None:
+            row["ratio"] = reference["best"] / timing["best"]
+            row["ratio_first"] = reference["best"] / timing["first"]
+        if kind == "viterbi":
+            paths, log_probs = out
+            ref_paths = np.stack([p for _, p in ref_viterbi])
+            row["agree"] = float(np.mean(np.all(paths == ref_paths, axis=1)))
+            ref_lp = np.array([lp for lp, _ in ref_viterbi])
+            row["max_diff"] = float(np.max(np.abs(np.asarray(log_probs) - ref_lp)))
+        elif kind == "forward":
+            row["max_diff"] = float(np.max(np.abs(np.asarray(out) - ref_loglik)))
+        rows.append(row)
+        return row
+
+    hl = "hmmlearn C++, one by one"
+    ref_v = add(f"{hl}: _hmmc.viterbi", "viterbi", lambda: hl_viterbi(em))
+    ref_viterbi = hl_viterbi(em)
+    ref_f = add(f"{hl}: _hmmc.forward_log", "forward", lambda: hl_forward_log(em))
+    ref_loglik = np.array(hl_forward_log(em))
+    add(
+        f"{hl}: _hmmc.forward_scaling",
+        "forward",
+        lambda: hl_forward_scaling(em),
+        kind="forward",
     )
-    for name, algorithm, seconds, first, ratio, agree in rows:
-        first_text = f"{first:8.3f}" if first is not None else f"{'':>8}"
-        agree_text = (
-            f"{agree:.1%} paths" if algorithm == "viterbi" else f"{agree:.1e} max |dLL|"
+    add(
+        "dltoolkit.hmm.viterbi (default)",
+        "viterbi",
+        lambda: dh.viterbi(ls, lt, em),
+        ref_v,
+        "viterbi",
+    )
+    add(
+        "dltoolkit.hmm.forward (default)",
+        "forward",
+        lambda: dh.forward(ls, lt, em)[1],
+        ref_f,
+        "forward",
+    )
+
+    # The worst case of the bounded Viterbi step: flat emissions.
+    flat = np.random.default_rng(1).normal(scale=0.1, size=em.shape)
+    saved = ref_viterbi
+    ref_flat = add(f"{hl}: _hmmc.viterbi", "viterbi, flat", lambda: hl_viterbi(flat))
+    ref_viterbi = hl_viterbi(flat)
+    add(
+        "dltoolkit.hmm.viterbi (default)",
+        "viterbi, flat",
+        lambda: dh.viterbi(ls, lt, flat),
+        ref_flat,
+        "viterbi",
+    )
+    ref_viterbi = saved
+
+    tensorflow = {}
+    if not args.no_tensorflow:
+        imported, tf = _harness.timed(run.tensorflow)
+        tensorflow["import_seconds"] = imported
+        from dltoolkit.hmm import tf_impl
+
+        for dtype in ("float64", "float32"):
+            em_t = em.astype(dtype)
+            for jit in (False, True):
+                name = f"tf_impl {'XLA' if jit else 'graph'} {dtype}"
+
+                def call_viterbi(em_t=em_t, jit=jit):
+                    path, lp = tf_impl.viterbi(ls, lt, em_t, jit_compile=jit)
+                    return np.asarray(path), np.asarray(lp)
+
+                def call_forward(em_t=em_t, jit=jit):
+                    return np.asarray(tf_impl.forward(ls, lt, em_t, jit_compile=jit)[1])
+
+                add(name, "viterbi", call_viterbi, ref_v, "viterbi")
+                add(name, "forward", call_forward, ref_f, "forward")
+
+    _print_rows(rows)
+    scale = []
+    if args.scale_limit > 0:
+        scale = _scale(
+            scale_frames, args, model, args.scale_limit, hl_viterbi, hl_forward_log
         )
-        print(
-            f"{name:<22} {algorithm:<8} {seconds:8.3f} {first_text} {ratio:7.2f}  "
-            f"{agree_text}"
-        )
-    print(
-        "\nratio = hmmlearn_time / our_time (goal >= 1.0); 'first' = trace/compile call"
+    run.print_threads()
+    run.write(
+        {
+            "batch": args.batch,
+            "states": args.states,
+            "frames": args.frames,
+            "features": args.features,
+            "repeats": args.repeats,
+            "rows": rows,
+            "tensorflow": tensorflow,
+            "scale": scale,
+            "scale_limit_seconds": args.scale_limit,
+        }
     )
-    if args.out:
-        keys = ("implementation", "algorithm", "seconds", "first", "ratio", "agree")
-        sizes = {k: getattr(args, k) for k in ("batch", "states", "frames", "features")}
-        with open(args.out, "w") as f:
-            json.dump(
-                {**sizes, "rows": [dict(zip(keys, r)) for r in rows]}, f, indent=2
-            )
     return 0
+
+
+def _print_rows(rows):
+    print(
+        f"\n{'implementation':<50} {'algorithm':<14} {'first':>8} {'best':>8} "
+        f"{'ratio':>6}  agreement"
+    )
+    for row in rows:
+        ratio = f"{row['ratio']:6.2f}" if "ratio" in row else f"{'':>6}"
+        agree = ""
+        if "agree" in row:
+            agree = f"{row['agree']:.0%} paths, "
+        if "max_diff" in row:
+            agree += f"max |diff| {row['max_diff']:.1e}"
+        print(
+            f"{row['implementation']:<50} {row['algorithm']:<14} "
+            f"{row['first']:8.4f} {row['best']:8.4f} {ratio}  {agree}"
+        )
+    print(
+        "\nratio = hmmlearn's best time / ours (goal >= 1.0); first = the first "
+        "call (TensorFlow: tracing and XLA compilation)",
+        flush=True,
+    )
+
+
+def _scale(frames_list, args, model, limit, hl_viterbi, hl_forward_log):
+    """Best-of-one seconds per T, each column until a call exceeds ``limit``."""
+    import numpy as np
+
+    import dltoolkit.hmm as dh
+
+    columns = {
+        "dltoolkit viterbi": lambda em: dh.viterbi(
+            model.log_startprob, model.log_transmat, em
+        ),
+        "hmmlearn viterbi": hl_viterbi,
+        "dltoolkit forward": lambda em: dh.forward(
+            model.log_startprob, model.log_transmat, em
+        ),
+        "hmmlearn forward_log": hl_forward_log,
+    }
+    print(f"\nscale: {args.batch} sequences, {args.states} states; seconds per call")
+    print(f"{'frames':>8} " + " ".join(f"{c:>21}" for c in columns))
+    table, going = [], dict.fromkeys(columns, True)
+    base = _log_emissions(model, args.batch, min(frames_list[0], 200))
+    for frames in frames_list:
+        if not any(going.values()):
+            break
+        if args.batch * frames * args.states * 8 > _SCALE_BYTES:
+            print(f"(stopped: {frames} frames would need over 2 GB per array)")
+            break
+        # The sampled frames repeated: the same statistics at any length.
+        em = np.tile(base, (1, -(-frames // base.shape[1]), 1))[:, :frames]
+        row = {"frames": frames}
+        for name, fn in columns.items():
+            row[name] = None
+            if going[name]:
+                seconds, _ = _harness.timed(lambda fn=fn, em=em: fn(em))
+                row[name] = seconds
+                going[name] = seconds <= limit
+        table.append(row)
+        cells = [
+            f"{row[c]:21.3f}" if row[c] is not None else f"{'-':>21}" for c in columns
+        ]
+        print(f"{frames:8d} " + " ".join(cells), flush=True)
+    return table
 
 
 if __name__ == "__main__":

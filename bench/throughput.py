@@ -5,6 +5,7 @@ GPU path (mixed precision, XLA).
     python bench/throughput.py --apps classify sentiment --steps 50
     python bench/throughput.py --set translation:num_pairs=2000 --out bench.json
     python bench/throughput.py --smoke --out bench.json   # tiny: for the tests
+    python bench/throughput.py --threads 2 --force        # see bench/_harness.py
 
 For each app: the ``--profile``'s config (default ``quick``) and data, a few
 batches of its training pipeline cached in memory (so the input pipeline is
@@ -16,19 +17,25 @@ precision means bfloat16 (``mixed_bfloat16``); on a GPU, float16.
 ``--smoke`` times the smoke profile of classify in float32 and mixed+xla
 (unless ``--apps`` and ``--modes`` name others), 2 steps after 1 warm-up
 step, once, on 2 cached batches.
+
+TensorFlow's intra-op and inter-op pools (and BLAS/OpenMP) get ``--threads``
+(default: every CPU) before TensorFlow starts; the script refuses to run when
+the 1-minute load average exceeds the core count (``--force`` runs anyway and
+flags the JSON). Results: ``bench/results/throughput.json`` (or ``--out``)
+with the machine's description; a ``--smoke`` run writes only to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dltoolkit._quiet import import_tensorflow_quietly  # noqa: E402
+import _harness  # noqa: E402
 
 MODES = {
     "float32": dict(mixed_precision=False, jit_compile=False),
@@ -143,9 +150,6 @@ def table(results: dict, modes: list[str]) -> str:
 
 
 def main(argv=None) -> int:
-    import_tensorflow_quietly()
-    from dltoolkit.apps import APPS
-
     parser = argparse.ArgumentParser(prog="python bench/throughput.py")
     parser.add_argument("--apps", nargs="+", default=None, help="default: all")
     parser.add_argument(
@@ -168,13 +172,12 @@ def main(argv=None) -> int:
         help="override a profile field of one app",
     )
     parser.add_argument("--profile", default="quick", help="the apps' profile")
-    parser.add_argument("--out", type=Path, default=None, help="write JSON here")
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help="smoke profile, 2 steps, 1 warm-up, 1 repeat (overrides those)",
-    )
+    _harness.add_arguments(parser)  # --threads --force --out --smoke
     args = parser.parse_args(argv)
+    run = _harness.Run("throughput", args)
+    tf = run.tensorflow()  # its thread pools pinned before it starts
+    from dltoolkit.apps import APPS
+
     if args.smoke:
         args.profile, args.steps, args.warmup, args.repeats = "smoke", 2, 1, 1
         args.cached_batches = 2
@@ -182,8 +185,6 @@ def main(argv=None) -> int:
         args.modes = args.modes or ["float32", "mixed+xla"]
     args.apps = args.apps or list(APPS)
     args.modes = args.modes or list(MODES)
-    import tensorflow as tf
-
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
 
     def log(line):
@@ -216,14 +217,20 @@ def main(argv=None) -> int:
             log(f"{name}: skipped ({type(err).__name__}: {err})")
     print()
     print(table(results, args.modes))
-    if args.out:
-        args.out.write_text(
-            json.dumps(
-                {"device": device, "profile": args.profile, "results": results},
-                indent=2,
-            )
-            + "\n"
-        )
+    run.print_threads()
+    run.write(
+        {
+            "device": device,
+            "profile": args.profile,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "repeats": args.repeats,
+            "cached_batches": args.cached_batches,
+            "modes": args.modes,
+            "overrides": args.overrides,
+            "results": results,
+        }
+    )
     return 0
 
 

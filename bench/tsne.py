@@ -1,150 +1,282 @@
-"""t-SNE of scikit-learn's digits: dltoolkit against scikit-learn's TSNE.
+"""t-SNE: dltoolkit's default call against scikit-learn's default TSNE.
 
-    .venv/bin/python bench/tsne.py [--points 1797] [--perplexity 30]
-                                   [--n-iter 1000] [--seed 0] [--sne]
-                                   [--out FILE.json] [--smoke]
+    .venv/bin/python bench/tsne.py [--sizes 1797 5000] [--perplexity 30]
+                                   [--n-iter 1000] [--seed 0] [--repeats 1]
+                                   [--no-exact] [--sne] [--scale-limit 60]
+                                   [--threads T] [--force] [--out FILE]
+                                   [--smoke]
 
-Embeds the first ``points`` digits (64 features) in 2-D in the same run with
-scikit-learn's ``TSNE`` (``method="exact"`` and ``"barnes_hut"``, PCA init,
-``learning_rate="auto"``) and with ``dltoolkit.embed.tsne`` (exact, the same
-defaults; ``backend="numpy"`` in float64 and ``backend="tensorflow"`` in
-float32 under XLA, whose first call, with TensorFlow's import and the
-compilation, is timed apart as ``first``), and prints for each: seconds, the
-final KL divergence, trustworthiness (k = 5) and
+Data: scikit-learn's 1,797 digits (8 x 8 = 64 features); larger sizes add the
+digits shifted by one pixel (right, down, left, up, then diagonally, zeros
+shifted in), so 5,000 points are the digits and two shifted copies and a part
+of a third.
 
-- ``ratio`` = scikit-learn time / our time (above 1: ours is faster), for
-  each of our backends;
-- ``dtrust`` = our trustworthiness - theirs (goal: within 0.01).
+For each size, in the same run and with the same threads (see
+``bench/_harness.py``): ``sklearn.manifold.TSNE`` with its defaults
+(Barnes-Hut, PCA init, ``learning_rate="auto"``) and ``dltoolkit.embed.tsne``
+with its defaults (``method="auto"``: FFT-accelerated interpolation from
+1,000 points), each called ``1 + repeats`` times: ``first`` (imports, caches)
+apart from ``best`` of the repeats. Each row: seconds, the KL divergence each
+library reports, trustworthiness (k = 5). ``ratio`` = scikit-learn's time /
+ours (above 1: ours is faster), on first calls and on best calls; ``dtrust`` =
+our trustworthiness - theirs (goal: within 0.01).
 
-``--sne`` adds plain SNE (Gaussian Q) as a reference for the crowding problem.
-``--out`` also writes the figures as JSON; ``--smoke`` runs tiny sizes (150
-points, perplexity 10, 300 iterations: the 250 of early exaggeration and 50
-after it) for the tests.
+On the digits (unless ``--no-exact``) also the exact O(n^2) methods, once
+each: scikit-learn's ``method="exact"``, ours in NumPy (float64) and in
+TensorFlow (float32 under XLA; its first call, with TensorFlow's import and
+the compilation, timed apart). ``--sne`` adds plain SNE.
+
+Scale: our default call and scikit-learn's on growing sizes (500, 1,000,
+2,000, 5,000, 10,000, 20,000, 40,000) until a call takes more than
+``--scale-limit`` seconds.
+
+``--smoke``: 150 and 300 points, perplexity 10, 300 iterations, sizes 150
+and 300 for the scale table, no file unless ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import numpy as np  # noqa: E402
-import sklearn  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.manifold import TSNE, trustworthiness  # noqa: E402
+import _harness  # noqa: E402
 
-from dltoolkit.embed import sne, tsne  # noqa: E402
+SCALE_SIZES = (500, 1000, 2000, 5000, 10000, 20000, 40000)
+_SHIFTS = [(0, 0), (0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1)]
+_SHIFTS += [(-1, -1)] + [(dy, dx) for dy in (-2, 2) for dx in (-2, -1, 0, 1, 2)]
+_SHIFTS += [(dy, dx) for dy in (-1, 0, 1) for dx in (-2, 2)]
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+def _span(shift: int, side: int):
+    """``(target, source)`` slices of an image axis moved by ``shift`` pixels."""
+    return (
+        slice(max(0, shift), side + min(0, shift)),
+        slice(max(0, -shift), side - max(0, shift)),
+    )
+
+
+def digits(n: int):
+    """The first ``n`` of the digits followed by shifted copies ``(n, 64)``."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images
+    side = images.shape[1]
+    copies = []
+    for dy, dx in _SHIFTS:
+        if sum(len(c) for c in copies) >= n:
+            break
+        moved = np.zeros_like(images)  # zeros shifted in
+        (to_rows, from_rows), (to_cols, from_cols) = _span(dy, side), _span(dx, side)
+        moved[:, to_rows, to_cols] = images[:, from_rows, from_cols]
+        copies.append(moved.reshape(len(images), -1))
+    X = np.concatenate(copies)
+    if len(X) < n:
+        raise ValueError(f"at most {len(X)} points ({len(_SHIFTS)} shifts)")
+    return X[:n]
+
+
+def _row(name, timing, kl, trust, **extra):
+    return {
+        "implementation": name,
+        "first": timing["first"],
+        "best": timing["best"],
+        "calls": timing["calls"],
+        "kl": float(kl),
+        "trustworthiness": float(trust),
+        **extra,
+    }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=1797)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1797, 5000])
     parser.add_argument("--perplexity", type=float, default=30.0)
     parser.add_argument("--n-iter", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="calls after the first")
+    parser.add_argument("--no-exact", action="store_true", help="skip exact t-SNE")
     parser.add_argument("--sne", action="store_true", help="also run plain SNE")
-    parser.add_argument("--out", default=None, help="also write the figures here")
     parser.add_argument(
-        "--smoke", action="store_true", help="tiny sizes (overrides the others)"
+        "--scale-limit",
+        type=float,
+        default=60.0,
+        help="scale table: stop growing n once a call takes longer (0: no table)",
     )
+    _harness.add_arguments(parser)
     args = parser.parse_args(argv)
+    scale_sizes = SCALE_SIZES
     if args.smoke:
-        args.points, args.perplexity, args.n_iter = 150, 10.0, 300
+        args.sizes, args.perplexity, args.n_iter = [150, 300], 10.0, 300
+        scale_sizes = (150, 300)
+    run = _harness.Run("tsne", args)
 
-    X = load_digits().data[: args.points]
+    import numpy as np
+    import sklearn
+    from sklearn.manifold import TSNE, trustworthiness
+
+    from dltoolkit.embed import sne, tsne
+
+    threads = run.threads
     print(
-        f"t-SNE of {len(X)} digits x {X.shape[1]} features, perplexity "
-        f"{args.perplexity:g}, {args.n_iter} iterations; scikit-learn "
-        f"{sklearn.__version__}, NumPy {np.__version__}, {os.cpu_count()} CPUs"
+        f"t-SNE, perplexity {args.perplexity:g}, {args.n_iter} iterations, seed "
+        f"{args.seed}; scikit-learn {sklearn.__version__}, NumPy {np.__version__}"
     )
 
-    rows = {}
-    for method in ("exact", "barnes_hut"):
+    def theirs(X, method="barnes_hut"):
         model = TSNE(
             perplexity=args.perplexity,
             max_iter=args.n_iter,
             method=method,
             random_state=args.seed,
+            n_jobs=threads,
         )
-        seconds, Y = _timed(lambda model=model: model.fit_transform(X))
-        rows[f"scikit-learn {method}"] = (seconds, model.kl_divergence_, Y)
-    first = {}
-    for backend in ("numpy", "tensorflow"):
+        Y = model.fit_transform(X)
+        return Y, model.kl_divergence_
 
-        def run(backend=backend):
-            return tsne(
-                X,
-                perplexity=args.perplexity,
-                n_iter=args.n_iter,
-                random_state=args.seed,
-                backend=backend,
-            )
-
-        if backend == "tensorflow":
-            first[backend], _ = _timed(run)
-        seconds, result = _timed(run)
-        name = f"dltoolkit tsne {backend}"
-        rows[name] = (seconds, result.kl_divergence, result.embedding)
-    if args.sne:
-        seconds, result = _timed(
-            lambda: sne(
-                X,
-                perplexity=args.perplexity,
-                n_iter=args.n_iter,
-                random_state=args.seed,
-            )
+    def ours(X, **kwargs):
+        result = tsne(
+            X,
+            perplexity=args.perplexity,
+            n_iter=args.n_iter,
+            random_state=args.seed,
+            n_jobs=threads,
+            **kwargs,
         )
-        rows["dltoolkit sne"] = (seconds, result.kl_divergence, result.embedding)
+        return result.embedding, result.kl_divergence, result.gradient
 
-    trust = {name: trustworthiness(X, r[2], n_neighbors=5) for name, r in rows.items()}
-    print(
-        f"\n{'implementation':<26} {'seconds':>8} {'first':>8} {'KL':>8} {'trust@5':>8}"
-    )
-    for name, (seconds, kl, _) in rows.items():
-        backend = name.rsplit(" ", 1)[-1]
-        first_text = f"{first[backend]:8.2f}" if backend in first else f"{'':>8}"
-        print(f"{name:<26} {seconds:8.2f} {first_text} {kl:8.4f} {trust[name]:8.4f}")
-    print(f"\n{'ours':<26} {'against':<24} {'ratio':>7} {'dtrust':>8}")
-    for backend in ("numpy", "tensorflow"):
-        ours = f"dltoolkit tsne {backend}"
-        for method in ("exact", "barnes_hut"):
-            name = f"scikit-learn {method}"
-            ratio = rows[name][0] / rows[ours][0]
-            dtrust = trust[ours] - trust[name]
-            print(f"{ours:<26} {name:<24} {ratio:7.2f} {dtrust:+8.4f}")
-    print(
-        "\nratio = scikit-learn time / our time (above 1: ours is faster); "
-        "dtrust = our trustworthiness - theirs (goal: |dtrust| <= 0.01); "
-        "'first' = call with TensorFlow's import and XLA compilation"
-    )
-    if args.out:
-        figures = {
-            "points": len(X),
+    sizes = {}
+    for n in args.sizes:
+        X = digits(n)
+        rows = []
+        timing, (Y, kl) = _harness.first_and_best(lambda X=X: theirs(X), args.repeats)
+        trust = trustworthiness(X, Y, n_neighbors=5)
+        rows.append(_row("scikit-learn TSNE (default: barnes_hut)", timing, kl, trust))
+        timing, (Y, kl, method) = _harness.first_and_best(
+            lambda X=X: ours(X), args.repeats
+        )
+        trust = trustworthiness(X, Y, n_neighbors=5)
+        name = f"dltoolkit tsne (default: {method})"
+        rows.append(_row(name, timing, kl, trust, method=method))
+        if method != "fft":  # small n: the default is exact; show fft too
+            timing, (Y, kl, _) = _harness.first_and_best(
+                lambda X=X: ours(X, method="fft"), args.repeats
+            )
+            trust = trustworthiness(X, Y, n_neighbors=5)
+            rows.append(_row("dltoolkit tsne method=fft", timing, kl, trust))
+        if not args.no_exact and n == min(args.sizes):
+            once = 0
+            timing, (Y, kl) = _harness.first_and_best(
+                lambda X=X: theirs(X, "exact"), once
+            )
+            trust = trustworthiness(X, Y, n_neighbors=5)
+            rows.append(_row("scikit-learn TSNE exact", timing, kl, trust))
+            timing, (Y, kl, _) = _harness.first_and_best(
+                lambda X=X: ours(X, method="exact"), once
+            )
+            trust = trustworthiness(X, Y, n_neighbors=5)
+            rows.append(_row("dltoolkit tsne exact (NumPy)", timing, kl, trust))
+            # TensorFlow's pools are pinned before it runs: its import is
+            # timed on its own, the first call (XLA compilation) apart.
+            imported, _ = _harness.timed(run.tensorflow)
+            timing, (Y, kl, _) = _harness.first_and_best(
+                lambda X=X: ours(X, method="exact", backend="tensorflow"), 1
+            )
+            trust = trustworthiness(X, Y, n_neighbors=5)
+            rows.append(
+                _row(
+                    "dltoolkit tsne exact (TensorFlow)",
+                    timing,
+                    kl,
+                    trust,
+                    tensorflow_import=imported,
+                )
+            )
+        if args.sne and n == min(args.sizes):
+            timing, result = _harness.first_and_best(
+                lambda X=X: sne(
+                    X, perplexity=args.perplexity, n_iter=args.n_iter, random_state=0
+                ),
+                0,
+            )
+            trust = trustworthiness(X, result.embedding, n_neighbors=5)
+            rows.append(
+                _row("dltoolkit sne (exact)", timing, result.kl_divergence, trust)
+            )
+        sklearn_row, our_row = rows[0], rows[1]
+        summary = {
+            "ratio_first": sklearn_row["first"] / our_row["first"],
+            "ratio_best": sklearn_row["best"] / our_row["best"],
+            "dtrust": our_row["trustworthiness"] - sklearn_row["trustworthiness"],
+        }
+        sizes[str(n)] = {"points": n, "rows": rows, **summary}
+        _print_size(n, rows, summary)
+
+    scale = []
+    if args.scale_limit > 0:
+        scale = _scale(scale_sizes, args.scale_limit, theirs, ours)
+    run.print_threads()
+    run.write(
+        {
             "perplexity": args.perplexity,
             "n_iter": args.n_iter,
-            "rows": {
-                name: {
-                    "seconds": seconds,
-                    "first": first.get(name.rsplit(" ", 1)[-1]),
-                    "kl": float(kl),
-                    "trustworthiness": float(trust[name]),
-                }
-                for name, (seconds, kl, _) in rows.items()
-            },
+            "seed": args.seed,
+            "repeats": args.repeats,
+            "sizes": sizes,
+            "scale": scale,
+            "scale_limit_seconds": args.scale_limit,
         }
-        with open(args.out, "w") as f:
-            json.dump(figures, f, indent=2)
+    )
     return 0
+
+
+def _print_size(n, rows, summary):
+    print(
+        f"\n{n} points\n{'implementation':<42} {'first':>8} {'best':>8} "
+        f"{'KL':>8} {'trust@5':>8}"
+    )
+    for row in rows:
+        print(
+            f"{row['implementation']:<42} {row['first']:8.2f} {row['best']:8.2f} "
+            f"{row['kl']:8.4f} {row['trustworthiness']:8.4f}"
+        )
+    print(
+        f"ratio scikit-learn / ours: first calls {summary['ratio_first']:.2f}, "
+        f"best calls {summary['ratio_best']:.2f}; dtrust {summary['dtrust']:+.4f} "
+        "(above 1: ours is faster; goal |dtrust| <= 0.01)",
+        flush=True,
+    )
+
+
+def _scale(sizes, limit, theirs, ours):
+    """Seconds of one call per size, each side until a call exceeds ``limit``."""
+    print(f"\nscale (one call each, until one takes over {limit:g} s)")
+    print(f"{'points':>8} {'dltoolkit':>10} {'scikit-learn':>13}")
+    table, going = [], {"dltoolkit": True, "scikit-learn": True}
+    for n in sizes:
+        if not any(going.values()):
+            break
+        try:
+            X = digits(n)
+        except ValueError:
+            break
+        row = {"points": n, "dltoolkit": None, "scikit-learn": None}
+        for side, fn in (("dltoolkit", ours), ("scikit-learn", theirs)):
+            if going[side]:
+                seconds, _ = _harness.timed(lambda X=X, fn=fn: fn(X))
+                row[side] = seconds
+                going[side] = seconds <= limit
+        table.append(row)
+        cells = [
+            f"{row[s]:10.2f}" if row[s] is not None else f"{'-':>10}"
+            for s in ("dltoolkit", "scikit-learn")
+        ]
+        print(f"{n:8d} {cells[0]} {cells[1]:>13}", flush=True)
+    return table
 
 
 if __name__ == "__main__":

@@ -65,10 +65,11 @@ def classify_space(hp, config) -> dict:
 
 
 def sentiment_space(hp, config) -> dict:
-    """BiLSTM, BiGRU, 1D CNN, HAN or BERT-like, with their sizes and dropout."""
+    """BiLSTM, BiGRU, 1D CNN, HAN, BERT-like or NB-LR, with their sizes,
+    dropout and (NB-LR) L2 penalty."""
     values = {
         "model": hp.Choice(
-            "model", ["lstm", "gru", "cnn", "han", "bert_like"], default="lstm"
+            "model", ["lstm", "gru", "cnn", "han", "bert_like", "nblr"], default="lstm"
         ),
         "dropout": round(hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0), 2),
     }
@@ -87,6 +88,8 @@ def sentiment_space(hp, config) -> dict:
         bert_layers = hp.Int("bert_layers", 1, 4, default=2)
         d_model = hp.Choice("d_model", [32, 64, 128], default=64)
         values["pretrain_epochs"] = hp.Choice("pretrain_epochs", [0, 1, 2], default=0)
+    with hp.conditional_scope("model", ["nblr"]):
+        values["l2"] = hp.Choice("l2", [0.0, 1e-5, 2e-5, 5e-5], default=2e-5)
     values["num_layers"] = rnn_layers if rnn_layers is not None else bert_layers
     if d_model is not None:
         values["d_model"], values["d_ff"] = d_model, 2 * d_model

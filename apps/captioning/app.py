@@ -4,6 +4,8 @@ python -m apps.captioning train --profile quick          # embedded shape scenes
 python -m apps.captioning train --set decoder=transformer
 python -m apps.captioning train --set data=PATH/flickr8k # Images/ + captions.txt
 python -m apps.captioning train --set encoder_weights=runs/classify/DIR
+python -m apps.captioning train --set backbone=keras:EfficientNetB0 \
+    --set backbone_weights=imagenet
 python -m apps.captioning predict --run-dir DIR a.png b.jpg
 """
 
@@ -36,6 +38,11 @@ from dltoolkit.data.captions.scenes import names_objects_correctly
 from dltoolkit.data.inputs import read_image_files
 from dltoolkit.errors import ConfigError
 from dltoolkit.metrics import corpus_bleu
+from dltoolkit.models.backbones import (
+    BackboneConfig,
+    check_backbone_config,
+    fine_tune_callbacks,
+)
 from dltoolkit.models.captioner import attention_weights
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig, write_text_atomic
@@ -54,8 +61,13 @@ CAPTION_BATCH = 128  # images per call of a caption function
 
 
 @dataclasses.dataclass
-class CaptioningConfig(TrainConfig):
+class CaptioningConfig(TrainConfig, BackboneConfig):
     """Config of the captioning app.
+
+    With ``backbone`` set (:class:`~dltoolkit.models.backbones.BackboneConfig`)
+    that network is the CNN instead of ``encoder`` (``encoder_activation`` is
+    not used; ``encoder_weights`` may not be set), cut at ``feature_layer``
+    (one of its layers; default its last feature map).
 
     Attributes:
         data: ``embedded`` (generated shape scenes), the path of a Flickr8k
@@ -205,6 +217,7 @@ class CaptioningApp(App):
                 raise ConfigError(
                     f"{key} must be >= 1. Received: {getattr(config, key)}"
                 )
+        check_backbone_config(config)
         try:
             data = load_captions(
                 config.data,
@@ -281,7 +294,7 @@ class CaptioningApp(App):
         )
 
     def callbacks(self, config, data, model, run_dir):
-        return [
+        return fine_tune_callbacks(config) + [
             val_bleu_callback(
                 self.captioner(model, config, data, beam_width=1),
                 "caption",

@@ -21,6 +21,7 @@ from dltoolkit.data.images import decode_image_batch_masked
 from dltoolkit.decoding import best_sequence
 from dltoolkit.errors import ConfigError
 from dltoolkit.models import get_builder
+from dltoolkit.models.backbones import backbone_features, pretrained
 from dltoolkit.models.captioner import captioner_step_fn
 
 # Builder options the config passes through when set (None: builder default).
@@ -97,7 +98,27 @@ def build_model(config, vocab_size: int) -> keras.Model:
                 f"The {config.decoder} decoder takes no option {key!r}. "
                 f"Received: {key}={options[key]!r}"
             )
-    if config.encoder_weights:
+    if config.backbone:
+        # A keras.applications network replaces the registry CNN; it is cut at
+        # feature_layer (default: its last feature map), frozen when pretrained
+        # (its own trainable flags then hold: see dltoolkit.models.backbones).
+        if config.encoder_weights:
+            raise ConfigError(
+                "Set one CNN source: backbone or encoder_weights. Received: "
+                f"backbone={config.backbone!r}, "
+                f"encoder_weights={config.encoder_weights!r}"
+            )
+        if pretrained(config) and config.train_encoder is not None:
+            raise ConfigError(
+                "A pretrained backbone is frozen; to train it use "
+                "fine_tune_at_epoch (1: from the start) instead of train_encoder."
+            )
+        shape = (config.image_size, config.image_size, 3)
+        encoder = backbone_features(
+            config, shape, feature_layer=options.pop("feature_layer", None)
+        )
+        trainable = None if pretrained(config) else config.train_encoder is not False
+    elif config.encoder_weights:
         encoder = pretrained_cnn(config.encoder_weights, config.image_size)
         trainable = bool(config.train_encoder)
     else:

@@ -2,6 +2,8 @@
 
 python -m apps.classify train --profile quick            # LeNet-5 on digits
 python -m apps.classify train --set model=vgg16 --set data=cifar10
+python -m apps.classify train --set backbone=keras:MobileNetV2 \
+    --set backbone_weights=imagenet                      # pretrained, frozen
 python -m apps.classify predict --run-dir DIR a.png b.jpg
 """
 
@@ -12,6 +14,7 @@ import inspect
 import math
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -19,6 +22,12 @@ from dltoolkit.data.images import decode_image_batch, load_images, make_pipeline
 from dltoolkit.data.inputs import read_image_files
 from dltoolkit.errors import ConfigError
 from dltoolkit.models import get_builder
+from dltoolkit.models.backbones import (
+    BackboneConfig,
+    backbone_features,
+    check_backbone_config,
+    fine_tune_callbacks,
+)
 from dltoolkit.training.app import App, Evaluation, Pipelines
 from dltoolkit.training.config import TrainConfig
 from dltoolkit.training.export import EXPORT_DIR, export_saved_model, load_export
@@ -38,8 +47,13 @@ BUILDER_OPTIONS = (
 
 
 @dataclasses.dataclass
-class ClassifyConfig(TrainConfig):
+class ClassifyConfig(TrainConfig, BackboneConfig):
     """Config of the classification app.
+
+    With ``backbone`` set (:class:`~dltoolkit.models.backbones.BackboneConfig`)
+    the model is that network, global average pooling, ``dropout`` and a new
+    softmax layer; ``model`` and the other builder options are not used, and
+    the images are read as RGB.
 
     Attributes:
         data: ``digits`` (bundled), ``mnist``, ``fashion_mnist``, ``cifar10``,
@@ -111,9 +125,17 @@ class ClassifyApp(App):
             raise ConfigError(
                 f"channels must be 1 or 3. Received: channels={config.channels}"
             )
+        check_backbone_config(config)
+        if config.backbone and config.channels == 1:
+            raise ConfigError(
+                f"backbone={config.backbone} reads RGB images; leave channels "
+                "unset or set channels=3."
+            )
         data = load_images(config.data, data_dir=config.data_dir, seed=config.seed)
         if config.channels:
             data.channels = config.channels
+        if config.backbone:
+            data.channels = 3  # grayscale images are repeated to RGB
         return data
 
     def describe_data(self, data) -> str:
@@ -150,6 +172,8 @@ class ClassifyApp(App):
     # === Model ===
 
     def build_model(self, config, data):
+        if config.backbone:
+            return backbone_classifier(config, len(data.class_names))
         builder = get_builder(config.model)
         accepted = inspect.signature(builder).parameters
         options = {}
@@ -169,6 +193,9 @@ class ClassifyApp(App):
 
     def loss_and_metrics(self, config):
         return "sparse_categorical_crossentropy", ["accuracy"]
+
+    def callbacks(self, config, data, model, run_dir):
+        return fine_tune_callbacks(config)
 
     def chance_loss(self, config, data):
         return math.log(len(data.class_names))  # uniform over the classes
@@ -254,6 +281,21 @@ class ClassifyApp(App):
             prob = float(out["probabilities"][i][out["class_id"][i]])
             lines.append(f"{name}\t{label}\t{prob:.4f}")
         return lines
+
+
+def backbone_classifier(config, num_classes: int) -> keras.Model:
+    """``backbone`` features -> global average pooling -> dropout -> softmax."""
+    shape = (config.image_size, config.image_size, 3)
+    features = backbone_features(config, shape)
+    image = keras.Input(shape, name="image")
+    x = features(image)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if config.dropout:
+        x = keras.layers.Dropout(config.dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(
+        x
+    )
+    return keras.Model(image, outputs, name="backbone_classifier")
 
 
 APP = ClassifyApp()

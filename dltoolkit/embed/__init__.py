@@ -1,4 +1,5 @@
-"""Representation tools: t-SNE and SNE (exact, NumPy), hidden-activation evolution.
+"""Representation tools: t-SNE (exact, or FFT-accelerated from 1,000 points) and
+SNE in NumPy, hidden-activation evolution.
 
 ``tsne`` / ``sne`` return a ``TSNEResult``; ``ActivationEvolution`` is a Keras
 callback that embeds a layer's activations after each epoch and draws the
@@ -14,6 +15,8 @@ _EXPORTS = {
     "check_data": "affinities",
     "conditional_probabilities": "affinities",
     "joint_probabilities": "affinities",
+    "nearest_neighbors": "affinities",
+    "sparse_joint_probabilities": "affinities",
     "squared_distances": "affinities",
     "TSNEResult": "neighbor_embedding",
     "sne": "neighbor_embedding",

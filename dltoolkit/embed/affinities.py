@@ -112,17 +112,23 @@ def conditional_probabilities(
         precisions; ``sigma_i = sqrt(1 / (2 beta_i))``.
     """
     D = np.array(sq_distances, dtype=np.float64)
-    n = D.shape[0]
     np.fill_diagonal(D, np.inf)
+    return _bisect(D, perplexity, tol, max_steps)
+
+
+def _bisect(D, perplexity, tol, max_steps):
+    """``(P, beta)`` for rows of squared distances ``D`` (+inf: left out)."""
+    m, n = D.shape
     D -= D.min(axis=1, keepdims=True)  # exp() cannot underflow for every j
     target = math.log(perplexity)
     # A scale-aware start: beta * (the mean shifted distance) = 1.
-    mean = np.where(np.isinf(D), 0.0, D).sum(axis=1) / max(n - 1, 1)
+    finite = ~np.isinf(D)
+    mean = np.where(finite, D, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
     beta = 1.0 / np.maximum(mean, 1e-12)
-    lo = np.zeros(n)
-    hi = np.full(n, np.inf)
+    lo = np.zeros(m)
+    hi = np.full(m, np.inf)
     P = np.empty_like(D)
-    active = np.arange(n)
+    active = np.arange(m)
     for _ in range(max_steps):
         P_a, H = _row_distributions(D[active], beta[active])
         P[active] = P_a
@@ -154,3 +160,71 @@ def joint_probabilities(sq_distances, perplexity: float) -> np.ndarray:
     P, _ = conditional_probabilities(sq_distances, perplexity)
     n = P.shape[0]
     return (P + P.T) / (2.0 * n)
+
+
+def nearest_neighbors(X, k: int, *, block: int = 1024):
+    """The ``k`` nearest neighbors of every row of ``X`` (itself left out).
+
+    Exact, by brute force: squared distances of ``block`` rows at a time
+    against all rows (BLAS), then a partial sort per row.
+
+    Returns:
+        ``(indices, sq_distances)``, both ``(n, k)``, nearest first; ties
+        go to the lower index.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    if not 0 < k < n:
+        raise ValueError(f"k must lie in [1, n - 1 = {n - 1}]. Received: {k}")
+    sq = np.einsum("ij,ij->i", X, X)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k))
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        D = X[start:stop] @ X.T
+        D *= -2.0
+        D += sq[start:stop, None]
+        D += sq[None, :]
+        np.maximum(D, 0.0, out=D)
+        rows = np.arange(stop - start)
+        D[rows, rows + start] = np.inf  # not its own neighbor
+        part = np.argpartition(D, k - 1, axis=1)[:, :k]
+        d = np.take_along_axis(D, part, axis=1)
+        order = np.lexsort((part, d), axis=1)  # by distance, then by index
+        indices[start:stop] = np.take_along_axis(part, order, axis=1)
+        distances[start:stop] = np.take_along_axis(d, order, axis=1)
+    return indices, distances
+
+
+def sparse_joint_probabilities(
+    X, perplexity: float, *, n_neighbors: int | None = None, tol: float = 1e-5
+):
+    """Symmetric t-SNE affinities restricted to nearest neighbors (sparse).
+
+    Each point's ``p_{j|i}`` is spread over its ``n_neighbors`` nearest
+    neighbors only (default ``min(n - 1, floor(3 * perplexity + 1))``, as
+    van der Maaten 2014 and scikit-learn's Barnes-Hut t-SNE) with sigma_i by
+    the same bisection as ``conditional_probabilities``; then
+    ``p_ij = (p_{j|i} + p_{i|j}) / (2n)``. Beyond three sigmas (the
+    neighborhood that perplexity ``u`` covers) the dropped ``p_{j|i}`` are
+    negligible.
+
+    Returns:
+        ``(P, beta)``: ``P`` a ``scipy.sparse.csr_matrix`` ``(n, n)``
+        (symmetric, sums to 1, sorted indices), ``beta`` the ``(n,)``
+        precisions.
+    """
+    from scipy import sparse
+
+    n = X.shape[0]
+    k = n_neighbors if n_neighbors is not None else min(n - 1, int(3 * perplexity + 1))
+    indices, D = nearest_neighbors(X, k)
+    P_cond, beta = _bisect(D, perplexity, tol, 200)
+    P = sparse.csr_matrix(
+        (P_cond.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
+    )
+    P = (P + P.T).tocsr()
+    P.sum_duplicates()
+    P.sort_indices()
+    P.data /= 2.0 * n
+    return P, beta

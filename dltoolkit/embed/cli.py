@@ -17,7 +17,8 @@ def add_tsne_parser(sub) -> None:
     p = sub.add_parser(
         "tsne",
         help="t-SNE (or SNE) of a .npy/.csv file or the digits: scatter PNG",
-        description="Embeds the rows of INPUT in 2-D with exact t-SNE and saves a "
+        description="Embeds the rows of INPUT in 2-D with t-SNE (FFT-accelerated "
+        "from 1,000 points, exact below; see --method) and saves a "
         "scatter plot. INPUT is 'digits' (scikit-learn's 1,797 8x8 digits, "
         "colored by digit), a .npy file (2-D, or N-D flattened per row) or a "
         "comma-separated .csv file (a non-numeric first line is a header).",
@@ -40,6 +41,13 @@ def add_tsne_parser(sub) -> None:
         choices=["numpy", "tensorflow"],
         default="numpy",
         help="t-SNE steps in NumPy float64 (default) or TensorFlow XLA float32",
+    )
+    p.add_argument(
+        "--method",
+        choices=["auto", "fft", "exact"],
+        default="auto",
+        help="t-SNE gradient: fft (interpolated repulsion, sparse P), exact "
+        "(every pair), auto (fft from 1,000 points; default)",
     )
     p.add_argument("--save-embedding", metavar="NPY", help="also save the coordinates")
     p.add_argument("--verbose", action="store_true", help="progress bar")
@@ -116,6 +124,10 @@ def run_tsne(args) -> int:
         if args.sne:
             raise ValueError("--backend tensorflow is for t-SNE only, not --sne.")
         kwargs["backend"] = args.backend
+    if args.method != "auto":
+        if args.sne:
+            raise ValueError("--method is for t-SNE only: SNE is exact.")
+        kwargs["method"] = args.method
     method = sne if args.sne else tsne
     start = time.perf_counter()
     result = method(
@@ -143,7 +155,8 @@ def run_tsne(args) -> int:
     print(
         f"{name}: {X.shape[0]} points x {X.shape[1]} features, perplexity "
         f"{args.perplexity:g}: KL {result.kl_divergence:.4f} after {result.n_iter} "
-        f"iterations in {seconds:.1f} s; trustworthiness (k=5) {trust:.4f}"
+        f"iterations in {seconds:.1f} s ({result.gradient} gradient); "
+        f"trustworthiness (k=5) {trust:.4f}"
     )
     print(f"wrote {args.out}")
     return 0

@@ -1,4 +1,5 @@
-"""t-SNE and SNE: exact O(n^2) NumPy implementations of the E9 309 formulas.
+"""t-SNE and SNE in NumPy: the E9 309 formulas exactly (O(n^2)), and t-SNE's
+gradient FFT-accelerated (O(n) per step, ``method="fft"``).
 
 References:
     E9 309, "Stochastic neighborhood embedding", "Error function and
@@ -8,12 +9,18 @@ References:
     van der Maaten and Hinton, "Visualizing Data using t-SNE", JMLR 2008:
     symmetric P (section 3.1), early exaggeration and momentum (section 3.4);
     the gains (delta-bar-delta) of van der Maaten's reference ``tsne.py``.
+    van der Maaten, "Accelerating t-SNE using Tree-Based Algorithms", JMLR
+    2014: P over the 3 x perplexity nearest neighbors.
+    Linderman et al., "Fast interpolation-based t-SNE for improved
+    visualization of single-cell RNA-seq data", Nature Methods 2019: the
+    interpolated repulsion (``dltoolkit.embed.interpolation``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -21,11 +28,45 @@ from threadpoolctl import threadpool_limits
 from dltoolkit.embed.affinities import (
     check_data,
     conditional_probabilities,
+    sparse_joint_probabilities,
     squared_distances,
 )
 
 _CHECK_EVERY = 50  # iterations between KL evaluations (progress and stopping)
 _EPS = np.finfo(np.float64).eps
+_AUTO_FFT_FROM = 1000  # method="auto": FFT-accelerated from this many points
+_METHODS = ("auto", "fft", "exact")
+
+
+def _workers(n_jobs) -> int:
+    """Threads for ``method="fft"``: ``n_jobs``, or every CPU this process may use."""
+    if n_jobs is None or n_jobs == -1:
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
+        raise ValueError(
+            f"n_jobs must be a positive integer, -1 or None. Received: {n_jobs!r}"
+        )
+    return n_jobs
+
+
+def resolve_method(method: str, n: int, n_components: int, backend: str) -> str:
+    """``"fft"`` or ``"exact"`` for ``tsne(method=...)``."""
+    if method not in _METHODS:
+        raise ValueError(
+            f"method must be 'auto', 'fft' or 'exact'. Received: {method!r}"
+        )
+    if method == "fft" and n_components > 2:
+        raise ValueError(
+            "method='fft' embeds in 1 or 2 dimensions; use method='exact' for "
+            f"n_components={n_components}."
+        )
+    if method != "auto":
+        return method
+    fits = n_components <= 2 and backend == "numpy" and n >= _AUTO_FFT_FROM
+    return "fft" if fits else "exact"
 
 
 @dataclasses.dataclass
@@ -42,6 +83,8 @@ class TSNEResult:
         sigmas: ``(n,)`` per-point Gaussian bandwidths found by binary search.
         learning_rate: the step size used (after ``"auto"``).
         method: ``"tsne"`` or ``"sne"``.
+        gradient: ``"exact"`` (O(n^2)) or ``"fft"`` (sparse P, interpolated
+            repulsion: ``tsne(method="fft")``).
     """
 
     embedding: np.ndarray
@@ -51,6 +94,7 @@ class TSNEResult:
     sigmas: np.ndarray
     learning_rate: float
     method: str
+    gradient: str = "exact"
 
 
 # === Objectives: (KL, gradient) of an embedding ===
@@ -107,6 +151,77 @@ class _TSNEObjective:
         stacked = work @ np.hstack([Y, self.ones[:n]])  # (n, d + 1): PQ Y, row sums
         grad = stacked[:, -1:] * Y - stacked[:, :-1]
         grad *= 4.0
+        return kl, grad
+
+
+class _FFTObjective:
+    """t-SNE's KL and gradient for a sparse joint ``P`` (``scipy.sparse.csr``).
+
+    Attraction ``sum_j p_ij K_ij (y_i - y_j)`` over the stored pairs only;
+    repulsion ``R_i / Z`` from ``interpolation.Repulsion`` (FFT-accelerated
+    interpolation with exact near pairs). The KL is
+    ``sum p log p - sum p log K + log(Z) sum p`` over the stored pairs, with the
+    interpolated ``Z``.
+    """
+
+    def __init__(self, P, *, workers: int = 1):
+        from dltoolkit.embed.interpolation import PairSums, Repulsion
+
+        self.pairs = PairSums(np.diff(P.indptr), P.indices)
+        # With two threads or more, one works through the pairs (attraction,
+        # near field) while the caller's computes the grid's FFTs.
+        self.pool = None
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="tsne-pairs")
+        self.repulsion = Repulsion(workers=max(1, workers - 1))
+        self._p32 = (None, None)
+        self._plogp = (None, 0.0)
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+
+    def _pair_terms(self, p, Y, z, radius):
+        """Attraction (float64), log K on P's pairs and the near field."""
+        from dltoolkit.embed.interpolation import from_points, squared_norms
+
+        diff = self.pairs.differences(z)
+        kernel = squared_norms(diff)
+        kernel += 1.0
+        np.reciprocal(kernel, out=kernel)  # K_ij on the stored pairs
+        diff *= p * kernel
+        attraction = from_points(self.pairs.sums(diff))
+        return attraction, kernel, self.repulsion.near(Y, radius, z)
+
+    def __call__(self, P, Y, *, compute_kl=True):
+        from dltoolkit.embed.interpolation import as_points, combine
+
+        if self._p32[0] is not P:
+            self._p32 = (P, P.data.astype(np.float32))
+        z = as_points(Y)
+        spacing, radius = self.repulsion.plan(Y)
+        args = (self._p32[1], Y, z, radius)
+        if self.pool is not None:
+            pending = self.pool.submit(self._pair_terms, *args)
+            far = self.repulsion.far(Y, spacing, radius)
+            attraction, kernel, near = pending.result()
+        else:
+            attraction, kernel, near = self._pair_terms(*args)
+            far = self.repulsion.far(Y, spacing, radius)
+        R, Z = combine(*far, near)
+        grad = attraction - R / Z
+        grad *= 4.0
+        kl = None
+        if compute_kl:
+            p64 = P.data
+            if self._plogp[0] is not P:
+                pos = p64[p64 > 0]
+                self._plogp = (P, float(np.sum(pos * np.log(pos))))
+            kl = self._plogp[1] - float(np.dot(p64, np.log(kernel, dtype=np.float64)))
+            kl += math.log(Z) * float(p64.sum())
         return kl, grad
 
 
@@ -231,6 +346,8 @@ def _embed(
     exaggeration_iter,
     verbose,
     backend="numpy",
+    gradient="exact",
+    n_jobs=None,
 ):
     X = check_data(X, perplexity)
     if backend not in ("numpy", "tensorflow"):
@@ -248,11 +365,24 @@ def _embed(
             f"early_exaggeration must be >= 1. Received: {early_exaggeration!r}"
         )
     n = X.shape[0]
-    P_cond, beta = conditional_probabilities(squared_distances(X), perplexity)
+    workers = _workers(n_jobs)
     if method == "tsne":
+        gradient = resolve_method(gradient, n, n_components, backend)
+    if gradient == "fft":
+        if backend != "numpy":
+            raise ValueError(
+                "backend='tensorflow' runs exact t-SNE only: pass method='exact' "
+                "(or method='auto')."
+            )
+        P, beta = sparse_joint_probabilities(X, perplexity)
+        objective = _FFTObjective(P, workers=workers)
+        auto_rate = max(n / early_exaggeration / 4.0, 50.0)
+    elif method == "tsne":
+        P_cond, beta = conditional_probabilities(squared_distances(X), perplexity)
         P, objective = (P_cond + P_cond.T) / (2.0 * n), _TSNEObjective(n)
         auto_rate = max(n / early_exaggeration / 4.0, 50.0)
     else:
+        P_cond, beta = conditional_probabilities(squared_distances(X), perplexity)
         P, objective = P_cond, sne_kl_and_gradient
         # Conditional P is about 2n times the joint P, so is the gradient.
         auto_rate = max(1.0 / early_exaggeration / 8.0, 50.0 / (2.0 * n))
@@ -305,11 +435,13 @@ def _embed(
                 bar=bar,
             )
             start = it + 1
+        kl, _ = objective(P, Y, compute_kl=True)
     finally:
         limits.restore_original_limits()
         if bar is not None:
             bar.close()
-    kl, _ = objective(P, Y, compute_kl=True)
+        if hasattr(objective, "close"):
+            objective.close()
     return TSNEResult(
         embedding=Y,
         kl_divergence=kl,
@@ -318,6 +450,7 @@ def _embed(
         sigmas=np.sqrt(1.0 / (2.0 * beta)),
         learning_rate=float(learning_rate),
         method=method,
+        gradient=gradient,
     )
 
 
@@ -334,11 +467,16 @@ def tsne(
     exaggeration_iter: int = 250,
     verbose: bool = False,
     backend: str = "numpy",
+    method: str = "auto",
+    n_jobs: int | None = None,
 ) -> TSNEResult:
-    """Exact t-SNE (van der Maaten and Hinton, 2008), O(n^2) time and memory.
+    """t-SNE (van der Maaten and Hinton, 2008): exact, or FFT-accelerated.
 
     Input affinities: per-point sigma_i by binary search so that the entropy
     of p_{j|i} equals log(perplexity); ``p_ij = (p_{j|i} + p_{i|j}) / (2n)``.
+    With ``method="fft"`` each p_{j|i} covers only the ``floor(3 * perplexity
+    + 1)`` nearest neighbors (exact search; van der Maaten 2014) and P is
+    sparse.
     Output affinities: Student-t with one degree of freedom. Gradient descent
     on KL(P || Q) with the gradient
     ``4 sum_j (p_ij - q_ij)(y_i - y_j)(1 + |y_i - y_j|^2)^-1``; for the first
@@ -347,6 +485,14 @@ def tsne(
     gradient changes sign, x0.8 otherwise, at least 0.01) as in the reference
     implementation. Stops early when the KL (checked every 50 steps) has not
     improved for 300 steps.
+
+    ``method="exact"`` computes every pair: O(n^2) time and memory, the
+    course's formulas. ``method="fft"`` (O(n) per step): attraction over the
+    sparse P's pairs; repulsion and the normalization Z by FFT-accelerated
+    interpolation on a grid (Linderman et al. 2019, FIt-SNE), with the
+    short-range part of the kernel summed exactly over nearby pairs (see
+    ``dltoolkit.embed.interpolation``); its gradient is within a few percent
+    of the exact one for the same P and its KL uses the interpolated Z.
 
     Args:
         X: ``(n, features)`` finite data, ``n >= 3 * perplexity``.
@@ -365,10 +511,18 @@ def tsne(
         backend: ``"numpy"`` (float64), or ``"tensorflow"``: the same steps
             in float32, 50 at a time in one XLA program (on a GPU when
             TensorFlow sees one); its ``kl_history`` holds the KL after each
-            50th step instead of at it.
+            50th step instead of at it. Exact t-SNE only.
+        method: ``"auto"`` (``"fft"`` from 1,000 points in 1 or 2 dimensions
+            with the NumPy backend, else ``"exact"``), ``"fft"`` or
+            ``"exact"``.
+        n_jobs: threads for ``method="fft"``: from 2, one thread works
+            through the pairs (attraction, near field) while the others run
+            the grid's FFTs; None or -1: every CPU this process may use. The
+            result does not depend on it.
 
     Returns:
-        A ``TSNEResult``: ``.embedding``, ``.kl_divergence``, ...
+        A ``TSNEResult``: ``.embedding``, ``.kl_divergence``, ``.gradient``
+        (the method used), ...
 
     Raises:
         DataError: NaN/infinite values, not a 2-D array, or fewer than
@@ -388,6 +542,8 @@ def tsne(
         exaggeration_iter=exaggeration_iter,
         verbose=verbose,
         backend=backend,
+        gradient=method,
+        n_jobs=n_jobs,
     )
 
 

@@ -379,6 +379,10 @@ def viterbi(log_startprob, log_transmat, log_emissions, lengths=None):
 
     ``delta_t(j) = max_i delta_{t-1}(i) + log a_ij + log b_j(x_t)``, then
     backtracking from ``argmax_j delta_T(j)``. Ties go to the lowest state.
+    From 16 states on, each step first maximizes over a few likely
+    predecessors and completes only the entries a bound cannot settle
+    (``_BoundedMaxPlus``): the same values bit for bit, several times faster
+    when the emissions are peaked, never much slower.
 
     Args:
         log_startprob: ``(N,)`` log initial state probabilities.

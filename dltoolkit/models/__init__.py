@@ -14,6 +14,7 @@ from dltoolkit.models import (  # noqa: F401
     gpt,
     han,
     lenet,
+    linear,
     mlp,
     rbm,
     recursive,

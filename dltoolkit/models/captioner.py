@@ -65,8 +65,9 @@ def feature_extractor(cnn: keras.Model, feature_layer: str | None = None):
 def _image_encoder(cnn, input_shape, feature_dim, units, trainable, vector=True):
     """``image -> [memory (B, h*w, F), image_vector (B, units)]`` (or memory)."""
     image = keras.Input(tuple(input_shape), name="image")
-    cnn.trainable = trainable
-    fmap = cnn(image, training=False if not trainable else None)  # (B, h, w, d)
+    if trainable is not None:  # None: the CNN's own flags (a pretrained backbone)
+        cnn.trainable = trainable
+    fmap = cnn(image, training=False if trainable is False else None)  # (B, h, w, d)
     h, w, d = fmap.shape[1:]
     x = SpatialCoordinates(name="coordinates")(fmap)  # (B, h, w, d + 2)
     x = layers.Reshape((h * w, d + 2), name="positions")(x)
@@ -133,7 +134,10 @@ def build_captioner(
         encoder_options: builder options for a named encoder.
         feature_layer: the encoder layer giving the feature map; None takes
             the last spatial one.
-        encoder_trainable: False freezes the CNN (pretrained features).
+        encoder_trainable: False freezes the CNN (pretrained features); None
+            keeps the trainable flags of a given ``encoder`` model (a
+            pretrained backbone that fixes its own, see
+            :mod:`dltoolkit.models.backbones`).
         feature_dim: size of the projected annotation vectors.
         decoder: ``"lstm"`` or ``"transformer"``.
         embedding_dim: word embedding size (LSTM).

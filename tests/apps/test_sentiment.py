@@ -26,7 +26,8 @@ METRIC_KEYS = (
     "accuracy", "precision", "recall", "f1", "roc_auc", "accuracy_negation",
     "accuracy_contrast", "accuracy_long", "baseline_accuracy",
     "baseline_accuracy_negation", "baseline_accuracy_contrast",
-    "baseline_accuracy_long", "train_seconds", "profile",
+    "baseline_accuracy_long", "ngram_baseline_accuracy", "nb_baseline_accuracy",
+    "nb_baseline_accuracy_negation", "train_seconds", "profile",
 )  # fmt: skip
 # Bad input the export must take: empty, unknown words only, huge, bad bytes.
 ODD_REVIEWS = [
@@ -70,7 +71,7 @@ def test_train_writes_the_contract_files_and_metrics(sentiment_run):
     assert saved["accuracy"] > saved["baseline_accuracy"] + 0.15
     assert saved["accuracy_negation"] > 0.7
     report = (run_dir / "report.md").read_text()
-    assert "Model vs bag-of-words baseline" in report
+    assert "Model vs baselines" in report
     assert "Only the first 64 words are read" in report
     assert "](confusion_matrix.png)" in report
 
@@ -174,6 +175,8 @@ def test_every_model_kind_reads_raw_and_odd_text(kind, tmp_path):
         assert (tmp_path / "run" / "pretrained_encoder.weights.h5").is_file()
     else:
         assert not list((tmp_path / "run").glob("*.h5"))
+    # nblr's prepare stage made the n-gram vocabulary and NB ratios.
+    assert (tmp_path / "run" / "ngram_features").is_dir() == (kind == "nblr")
     probs = model.predict(
         text_batches(
             [t.decode(errors="replace") for t in ODD_REVIEWS] + data.test.texts[:2]
@@ -215,7 +218,7 @@ def test_trains_on_a_csv_file(tmp_path):
     metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
     assert metrics["test_examples"] == 8
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "keyword heuristics" in report and f"table {tmp_path / 'r.csv'}" in report
+    assert "negation = a negator" in report and f"table {tmp_path / 'r.csv'}" in report
 
 
 def test_trains_on_tfds_imdb_reviews(tmp_path):
@@ -266,11 +269,11 @@ def test_cli_runs_as_module():
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: Unknown model 'x'. Valid models: lstm, gru, cnn, han, bert_like."
+        "error: Unknown model 'x'. Valid models: lstm, gru, cnn, han, bert_like, nblr."
     ]
 
 
-def test_tuning_space_gives_configs_that_build():
+def test_tuning_space_gives_configs_that_build(tmp_path):
     base = APP.resolve("smoke", ["num_reviews=60", "max_tokens=24"])
     data = APP.load_data(base)
     for kind in MODELS:
@@ -279,4 +282,5 @@ def test_tuning_space_gives_configs_that_build():
         overrides = search_space("sentiment", hp, base)
         assert overrides["model"] == kind
         config = dataclasses.replace(base, **overrides)
-        assert build_sentiment_model(config, data).output.shape == (None, 2)
+        APP.run_prepare(config, data, tmp_path / kind)  # as each tuning trial
+        assert APP.build_model(config, data).output.shape == (None, 2)

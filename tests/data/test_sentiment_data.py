@@ -12,8 +12,11 @@ from dltoolkit.data.sentiment import (
     load_table,
     load_tfds_reviews,
     make_pipeline,
+    negated_sentiment,
+    sentiment_lexicon,
     tag_reviews,
 )
+from dltoolkit.data.sentiment.core import CORE_SENTIMENT
 from dltoolkit.data.sentiment.reviews import generate_reviews, review_splits
 from dltoolkit.errors import DataError
 
@@ -224,3 +227,66 @@ def test_pipeline_yields_every_review_once_in_similar_length_batches():
         seen += [t.decode() for t in texts.numpy()]
         assert texts.dtype == tf.string and labels.dtype == tf.int64
     assert sorted(seen) == sorted(train.texts)
+
+
+# === Negated sentiment phrases (real data) ===
+
+LEXICON = frozenset({"good", "boring", "bad", "great"})
+
+
+@pytest.mark.parametrize(
+    "text, pairs",
+    [
+        ("It was not good.", [("not", "good")]),
+        ("It wasn't very good at all", [("wasn't", "good")]),
+        ("Never boring, never bad!", [("never", "boring"), ("never", "bad")]),
+        ("I don't think it's good", [("don't", "good")]),  # 3 words on
+        ("I don't think that it's good", []),  # 4 words on: out of reach
+        ("Not only good but great", []),  # "not only" negates nothing
+        ("No doubt a great film", []),
+        ("No, it is good.", []),  # the clause ends at the comma
+        ("Not the plot but the great cast", []),  # nor at "but"
+        ("Not<br />good", []),  # a line break ends the clause
+        ("It was not funny", []),  # "funny" is not in this lexicon
+        ("NOT GOOD", [("not", "good")]),
+        ("It isn’t good", [("isn't", "good")]),
+    ],
+)
+def test_negated_sentiment_finds_negated_lexicon_words(text, pairs):
+    assert negated_sentiment(text, LEXICON) == pairs
+
+
+def test_sentiment_lexicon_reads_unnegated_polar_words():
+    texts = ["A brilliant film.", "Brilliant acting, a plot."] * 4 + [
+        "Dreadful, a plot.",
+        "Do not bother. Dreadful.",
+    ] * 4
+    labels = [1, 1] * 4 + [0, 0] * 4
+    lexicon = sentiment_lexicon(texts, labels, min_ratio=1.0)
+    # In half the reviews of one class only: in; "plot" is in both classes;
+    # "bother" only ever follows a negator; the core words are always in.
+    assert {"brilliant", "dreadful"} <= lexicon
+    assert {"plot", "bother", "a", "not"}.isdisjoint(lexicon)
+    assert CORE_SENTIMENT <= lexicon
+
+
+def test_loaders_tag_negated_sentiment_with_the_training_lexicon(tmp_path):
+    for split, label, text in [
+        ("train", "pos", "A superb film, superb acting."),
+        ("train", "pos", "Superb. Not boring at all."),
+        ("train", "pos", "Superb cast."),
+        ("train", "neg", "Dull and dreadful."),
+        ("train", "neg", "Dreadful. Not superb at all."),
+        ("train", "neg", "Dreadful plot."),
+        ("train", "pos", "Superb!"),
+        ("train", "neg", "Dreadful!"),
+        ("test", "pos", "It was not dreadful"),
+        ("test", "neg", "Not a film, not a plot"),
+    ]:
+        folder = tmp_path / split / label
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{len(list(folder.iterdir()))}_1.txt").write_text(text)
+    data = load_acl_imdb(tmp_path, val_fraction=0.1)
+    assert "dreadful" in sentiment_lexicon(data.train.texts, data.train.labels)
+    assert data.test.texts == ["Not a film, not a plot", "It was not dreadful"]
+    assert data.test.tags["negation"].tolist() == [False, True]

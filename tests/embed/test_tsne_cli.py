@@ -110,3 +110,14 @@ def test_digits_with_tensorflow_backend(tmp_path, capsys):
     assert f"wrote {out}" in printed and out.exists()
     assert main([*args, "--backend", "tensorflow", "--sne"]) == 2
     assert "--backend tensorflow is for t-SNE only" in capsys.readouterr().err
+
+
+def test_method_fft_and_exact(tmp_path, capsys):
+    out = tmp_path / "digits.png"
+    args = ["tsne", "-o", str(out), "--n-iter", "50", "--perplexity", "10"]
+    assert main([*args, "--limit", "300", "--method", "fft"]) == 0
+    assert "(fft gradient)" in capsys.readouterr().out
+    assert main([*args, "--limit", "300"]) == 0  # auto: exact below 1,000 points
+    assert "(exact gradient)" in capsys.readouterr().out
+    assert main([*args, "--method", "exact", "--sne", "--limit", "300"]) == 2
+    assert "--method is for t-SNE only" in capsys.readouterr().err

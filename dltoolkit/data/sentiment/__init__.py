@@ -7,14 +7,20 @@
 - :mod:`~dltoolkit.data.sentiment.loaders`: :func:`load_sentiment`, which
   dispatches between the sources;
 - :mod:`~dltoolkit.data.sentiment.vectorizer`: :class:`ReviewVectorizer`, raw
-  text to token ids inside the model.
+  text to token ids inside the model;
+- :mod:`~dltoolkit.data.sentiment.ngrams`: word n-gram vocabularies,
+  naive-Bayes log-count ratios and :class:`NgramVectorizer` (raw text to
+  sparse binary n-gram features inside the model).
 """
 
 from dltoolkit.data.sentiment.core import (
     CLASS_NAMES,
+    TAGGER_NOTE,
     SentimentData,
     TextSplit,
     make_pipeline,
+    negated_sentiment,
+    sentiment_lexicon,
     tag_reviews,
     text_batches,
 )
@@ -32,6 +38,7 @@ __all__ = [
     "CLASS_NAMES",
     "IMDB_TFDS",
     "TAGS",
+    "TAGGER_NOTE",
     "SentimentData",
     "TextSplit",
     "load_acl_imdb",
@@ -40,6 +47,8 @@ __all__ = [
     "load_table",
     "load_tfds_reviews",
     "make_pipeline",
+    "negated_sentiment",
+    "sentiment_lexicon",
     "tag_reviews",
     "text_batches",
 ]

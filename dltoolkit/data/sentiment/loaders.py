@@ -13,7 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dltoolkit.data.sentiment.core import SentimentData, TextSplit, tag_reviews
+from dltoolkit.data.sentiment.core import (
+    SentimentData,
+    TextSplit,
+    sentiment_lexicon,
+    tag_reviews,
+)
 from dltoolkit.data.sentiment.files import read_acl_imdb, read_table
 from dltoolkit.data.sentiment.reviews import review_splits
 from dltoolkit.data.tfds_source import tfds_data_dir, tfds_required
@@ -22,8 +27,15 @@ from dltoolkit.errors import DataError
 IMDB_TFDS = "imdb_reviews"
 
 
-def _tagged(texts, labels) -> TextSplit:
-    return TextSplit(list(texts), np.asarray(labels, "int64"), tag_reviews(texts))
+def _tagged(*splits) -> list[TextSplit]:
+    """``(texts, labels)`` splits, the first the training split, as tagged
+    :class:`TextSplit` objects; the negation tag reads the sentiment words
+    of the training split (:func:`sentiment_lexicon`)."""
+    lexicon = sentiment_lexicon(*splits[0]) if len(splits[0][0]) else None
+    return [
+        TextSplit(list(texts), np.asarray(labels, "int64"), tag_reviews(texts, lexicon))
+        for texts, labels in splits
+    ]
 
 
 def _split(texts, labels, *, val_fraction, test_fraction, seed):
@@ -126,9 +138,7 @@ def load_tfds_reviews(
     test = _cap(*arrays["test"], max_examples, seed)
     unlabeled = arrays.get("unsupervised", ([], None))[0]
     return SentimentData(
-        _tagged(*train),
-        _tagged(*val),
-        _tagged(*test),
+        *_tagged(train, val, test),
         source=f"TFDS {name} ({tfds_data_dir(data_dir)})",
         unlabeled=unlabeled[: max_examples or None],
     )
@@ -154,9 +164,7 @@ def load_acl_imdb(
     )
     test = _cap(*test, max_examples, seed) if test else drawn
     return SentimentData(
-        _tagged(*train),
-        _tagged(*val),
-        _tagged(*test),
+        *_tagged(train, val, test),
         source=f"aclImdb folder {Path(path)}",
         unlabeled=unlabeled[:max_examples],
     )
@@ -180,7 +188,7 @@ def load_table(
         test_fraction=test_fraction,
         seed=seed,
     )
-    return SentimentData(*(_tagged(*s) for s in splits), source=f"table {path}")
+    return SentimentData(*_tagged(*splits), source=f"table {path}")
 
 
 def load_sentiment(

@@ -21,24 +21,35 @@ RESERVED = (CLS, MASK)  # ids 2 and 3, after padding (0) and out-of-vocabulary (
 CHARS_PER_TOKEN = 24
 _SENTENCE_END = r"[.!?;]+|<br\s*/?>"
 _NOT_A_WORD = r"[^\p{L}\p{N}']+"
+_NOT_A_WORD_OR_MARK = r"[^\p{L}\p{N}'!?]+"
+_LINE_BREAK = r"<br\s*/?>"
 
 
-def clean_text(texts, *, keep_sentences: bool = False):
+def clean_text(texts, *, keep_sentences: bool = False, keep_marks: bool = False):
     """Lower-cased words separated by single spaces, in-graph.
 
     Args:
         texts: string tensor of any shape.
         keep_sentences: end each sentence with ``" . "`` instead of dropping
             the sentence punctuation.
+        keep_marks: keep each ``!`` and ``?`` as a word of its own (the
+            n-gram models' tokens: ``[a-z0-9']+|[!?]`` in any script).
 
     Returns:
         A string tensor of the same shape.
     """
+    if keep_sentences and keep_marks:
+        raise ValueError("keep_sentences and keep_marks do not go together.")
     texts = tf.strings.unicode_transcode(
         texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0x20
     )
     texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, "[’`]", "'")
+    if keep_marks:
+        texts = tf.strings.regex_replace(texts, _LINE_BREAK, " ")
+        texts = tf.strings.regex_replace(texts, "([!?])", r" \1 ")
+        texts = tf.strings.regex_replace(texts, _NOT_A_WORD_OR_MARK, " ")
+        return tf.strings.strip(texts)
     end = " . " if keep_sentences else " "
     texts = tf.strings.regex_replace(texts, _SENTENCE_END, end)
     if keep_sentences:
@@ -48,12 +59,15 @@ def clean_text(texts, *, keep_sentences: bool = False):
     return tf.strings.strip(texts)
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """The words the model sees in each text (for vocabularies and baselines)."""
+def tokenize(texts: list[str], *, keep_marks: bool = False) -> list[list[str]]:
+    """The words the model sees in each text (for vocabularies and baselines);
+    ``keep_marks``: the n-gram models' words (:func:`clean_text`)."""
     out = []
     for start in range(0, len(texts), 4096):
-        batch = clean_text(tf.constant(texts[start : start + 4096], dtype=tf.string))
-        out += [t.decode().split() for t in batch.numpy()]
+        batch = tf.constant(texts[start : start + 4096], dtype=tf.string)
+        out += [
+            t.decode().split() for t in clean_text(batch, keep_marks=keep_marks).numpy()
+        ]
     return out
 
 
