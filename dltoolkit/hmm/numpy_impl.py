@@ -63,7 +63,8 @@ def _prepare(log_startprob, log_transmat, log_emissions, lengths=None):
         lengths = _checks.check_lengths(lengths, b, t)
     mask = np.arange(t)[None, :] < lengths[:, None]  # (B, T)
     _checks.check_emission_values(em, mask)
-    em = np.where(mask[..., None], em, 0.0)
+    if not mask.all():  # a copy only when there is padding to zero
+        em = np.where(mask[..., None], em, 0.0)
     return log_startprob, log_transmat, em, lengths, mask, batched
 
 
@@ -263,7 +264,10 @@ def forward(log_startprob, log_transmat, log_emissions, lengths=None):
     )
     alpha, offsets = _forward_normalized(ls, lt, em, lengths)
     loglik = _final(offsets, lengths) + _logsumexp(_final(alpha, lengths), axis=-1)
-    log_alpha = np.where(mask[..., None], alpha + offsets[..., None], -np.inf)
+    log_alpha = alpha  # in place: no second (B, T, N) array
+    log_alpha += offsets[..., None]
+    if not mask.all():
+        log_alpha[~mask] = -np.inf
     return _unbatch(batched, log_alpha, loglik)
 
 
