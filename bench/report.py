@@ -1,15 +1,19 @@
 """Markdown tables from the benchmark results files, for the README.
 
-    .venv/bin/python bench/report.py [bench/results/tsne.json ...]
+    .venv/bin/python bench/report.py [FILE.json ...] [--rows TEXT ...]
+                                     [--part main|scale]
 
 Prints, for each results file (default: every ``bench/results/*.json``), a
-line naming the file, the machine, the threads and the load, then its tables.
-The README's performance figures are pasted from this output, so that each
-figure there is one of these files'.
+line naming the file, the machine, the threads and the load, then its tables:
+``--part main`` only the comparison tables, ``--part scale`` only the scale
+table, ``--rows`` only the rows whose implementation contains one of the
+texts. The README's performance figures are pasted from this output, so that
+each figure there is one of these files'.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -42,9 +46,13 @@ def describe(figures: dict, path: str) -> str:
     )
 
 
-def tsne(figures: dict) -> str:
+def _keep(row, only) -> bool:
+    return not only or any(text in row["implementation"] for text in only)
+
+
+def tsne(figures: dict, part=None, only=()) -> str:
     parts = []
-    for size in figures["sizes"].values():
+    for size in figures["sizes"].values() if part != "scale" else ():
         rows = [
             [
                 row["implementation"],
@@ -54,15 +62,18 @@ def tsne(figures: dict) -> str:
                 f"{row['trustworthiness']:.4f}",
             ]
             for row in size["rows"]
+            if _keep(row, only)
         ]
-        parts.append(
-            f"{size['points']:,} points:\n\n"
-            + _table(["implementation", "first s", "repeat s", "KL", "trust@5"], rows)
-            + f"\n\nscikit-learn / dltoolkit: {size['ratio_first']:.2f}x on first "
-            f"calls, {size['ratio_best']:.2f}x on repeats; trustworthiness "
-            f"difference {size['dtrust']:+.4f}."
-        )
-    if figures.get("scale"):
+        header = ["implementation", "first s", "repeat s", "KL", "trust@5"]
+        text = f"{size['points']:,} points:\n\n" + _table(header, rows)
+        if not only:
+            text += (
+                f"\n\nscikit-learn / dltoolkit: {size['ratio_first']:.2f}x on "
+                f"first calls, {size['ratio_best']:.2f}x on repeats; "
+                f"trustworthiness difference {size['dtrust']:+.4f}."
+            )
+        parts.append(text)
+    if figures.get("scale") and part != "main":
         rows = [
             [f"{r['points']:,}", _seconds(r["dltoolkit"]), _seconds(r["scikit-learn"])]
             for r in figures["scale"]
@@ -75,9 +86,11 @@ def tsne(figures: dict) -> str:
     return "\n\n".join(parts)
 
 
-def hmm(figures: dict) -> str:
+def hmm(figures: dict, part=None, only=()) -> str:
     rows = []
     for row in figures["rows"]:
+        if not _keep(row, only):
+            continue
         agree = []
         if "agree" in row:
             agree.append(f"{row['agree']:.0%} paths equal")
@@ -95,11 +108,14 @@ def hmm(figures: dict) -> str:
         )
     header = ["implementation", "algorithm", "first s", "best s", "ratio"]
     header.append("vs hmmlearn")
-    parts = [
-        f"{figures['batch']} sequences x {figures['frames']} frames, "
-        f"{figures['states']} states, log-emissions given:\n\n" + _table(header, rows)
-    ]
-    if figures.get("scale"):
+    parts = []
+    if part != "scale":
+        parts.append(
+            f"{figures['batch']} sequences x {figures['frames']} frames, "
+            f"{figures['states']} states, log-emissions given:\n\n"
+            + _table(header, rows)
+        )
+    if figures.get("scale") and part != "main":
         columns = [k for k in figures["scale"][0] if k != "frames"]
         rows = [
             [f"{r['frames']:,}", *(_seconds(r[c]) for c in columns)]
@@ -113,7 +129,7 @@ def hmm(figures: dict) -> str:
     return "\n\n".join(parts)
 
 
-def bleu(figures: dict) -> str:
+def bleu(figures: dict, part=None, only=()) -> str:
     return (
         f"{figures['segments']:,} segments, {figures['refs']} reference stream(s), "
         f"tokenize {figures['tokenize']}: sacreBLEU "
@@ -124,7 +140,7 @@ def bleu(figures: dict) -> str:
     )
 
 
-def throughput(figures: dict) -> str:
+def throughput(figures: dict, part=None, only=()) -> str:
     modes = figures["modes"]
     rows = []
     for name, result in figures["results"].items():
@@ -138,33 +154,44 @@ def throughput(figures: dict) -> str:
                 cell += f" ({rate / base:.2f}x)"
             row.append(cell)
         rows.append(row)
+    skipped = "".join(
+        f"\n\n{name}: not measured ({why})."
+        for name, why in figures.get("skipped", {}).items()
+    )
     return (
         f"{figures['device']}, `{figures['profile']}` profiles, best of "
         f"{figures['repeats']} x {figures['steps']} steps after {figures['warmup']} "
         "warm-up steps; steps/s (ratio to float32):\n\n"
         + _table(["app", "batch", *modes], rows)
+        + skipped
     )
 
 
 RENDER = {"tsne": tsne, "hmm": hmm, "bleu": bleu, "throughput": throughput}
 
 
-def render(path) -> str:
+def render(path, part=None, only=()) -> str:
+    """The description line and the tables of one results file."""
     path = Path(path)
     figures = json.loads(path.read_text())
     try:
         shown = path.resolve().relative_to(RESULTS.parent.parent).as_posix()
     except ValueError:
         shown = path.as_posix()
-    body = RENDER[figures["benchmark"]](figures)
-    return describe(figures, shown) + "\n\n" + body
+    renderer = RENDER.get(figures["benchmark"])
+    if renderer is None:
+        return describe(figures, shown) + "\n\n(no tables for this benchmark here)"
+    return describe(figures, shown) + "\n\n" + renderer(figures, part, tuple(only))
 
 
 def main(argv=None) -> int:
-    paths = (argv if argv is not None else sys.argv[1:]) or sorted(
-        RESULTS.glob("*.json")
-    )
-    print("\n\n".join(render(p) for p in paths))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", help="default: bench/results/*.json")
+    parser.add_argument("--rows", nargs="+", default=(), help="rows to keep")
+    parser.add_argument("--part", choices=["main", "scale"], default=None)
+    args = parser.parse_args(argv)
+    paths = args.files or sorted(RESULTS.glob("*.json"))
+    print("\n\n".join(render(p, args.part, args.rows) for p in paths))
     return 0
 
 

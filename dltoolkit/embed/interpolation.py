@@ -53,8 +53,8 @@ _LADDER = 1.05  # coarse spacings are FINE_SPACING * _LADDER**k: kernels reused
 
 def grid_limit(n: int) -> int:
     """Default nodes a side at most for ``n`` points: ``1.8 sqrt(n)`` within
-    [72, 256]. More points crowd the near field; a finer grid shrinks it."""
-    return int(min(256, max(72, 1.8 * math.sqrt(n))))
+    [72, 512]. More points crowd the near field; a finer grid shrinks it."""
+    return int(min(512, max(72, 1.8 * math.sqrt(n))))
 
 
 def _lagrange(u: np.ndarray, nodes: int) -> np.ndarray:
