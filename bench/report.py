@@ -167,7 +167,37 @@ def throughput(figures: dict, part=None, only=()) -> str:
     )
 
 
-RENDER = {"tsne": tsne, "hmm": hmm, "bleu": bleu, "throughput": throughput}
+def captioning(figures: dict, part=None, only=()) -> str:
+    rows = [
+        [
+            name,
+            *(f"{row[f'bleu{n}']:.1f}" for n in (1, 2, 3)),
+            f"{row['bleu4']:.2f}",
+            f"{row['seconds']:.0f}",
+        ]
+        for name, row in figures["rows"].items()
+        if not only or any(text in name for text in only)
+    ]
+    split = figures["split"]
+    ratio = figures["bleu4_ratio_to_example"]
+    shown = f"{ratio:.2f}" if ratio is not None else "n/a"
+    return (
+        f"{figures['data']}, split by image (seed {split['seed']}): "
+        f"{split['train']} train / {split['val']} validation / {split['test']} "
+        f"test images; the example's budget {figures['budget_seconds']:.0f} s; "
+        f"its backbone weights: {figures['example_backbone_weights']}.\n\n"
+        + _table(["contender", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "train s"], rows)
+        + f"\n\nBLEU-4 ours / the example: {shown}."
+    )
+
+
+RENDER = {
+    "tsne": tsne,
+    "hmm": hmm,
+    "bleu": bleu,
+    "throughput": throughput,
+    "captioning": captioning,
+}
 
 
 def render(path, part=None, only=()) -> str:

@@ -87,8 +87,10 @@ def pretrained_cnn(path, image_size: int) -> keras.Model:
     return keras.Model(rgb, features(gray(rgb)), name=f"{classifier.name}_rgb")
 
 
-def build_model(config, vocab_size: int) -> keras.Model:
-    """The captioner for ``config`` (see :class:`CaptioningConfig`)."""
+def build_model(config, vocab_size: int, concept_cnn=None) -> keras.Model:
+    """The captioner for ``config`` (see :class:`CaptioningConfig`); with
+    ``concept_cnn`` (the prepare stage's concept-pretrained CNN) that network
+    is the CNN, frozen unless ``train_encoder``."""
     options = {k: getattr(config, k) for k in DECODER_OPTIONS}
     options = {k: v for k, v in options.items() if v is not None}
     wrong = LSTM_ONLY if config.decoder == "transformer" else TRANSFORMER_ONLY
@@ -118,6 +120,10 @@ def build_model(config, vocab_size: int) -> keras.Model:
             config, shape, feature_layer=options.pop("feature_layer", None)
         )
         trainable = None if pretrained(config) else config.train_encoder is not False
+    elif concept_cnn is not None:
+        encoder = concept_cnn
+        trainable = bool(config.train_encoder)
+        options.pop("feature_layer", None)  # the CNN was cut there already
     elif config.encoder_weights:
         encoder = pretrained_cnn(config.encoder_weights, config.image_size)
         trainable = bool(config.train_encoder)
@@ -160,6 +166,7 @@ def make_caption(model, config, vocabulary: list[str], *, beam_width: int):
             length_penalty=config.length_penalty,
             banned_ids=_BANNED,
             state=encode(images),
+            no_repeat_ngram=config.no_repeat_ngram,
         )[:, 1:]  # (B, L - 1), no [start]
         text = tf.strings.reduce_join(
             tf.ragged.boolean_mask(tf.gather(words, ids), ids >= FIRST_WORD_ID),

@@ -176,14 +176,17 @@ def make_pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def augment_layer(strength: float, seed: int = 0):
-    """Random translation and rotation, as one Keras preprocessing model."""
+def augment_layer(strength: float, seed: int = 0, *, flip: bool = False):
+    """Random translation and rotation (after a random left-right flip with
+    ``flip``, for photographs), as one Keras preprocessing model."""
     import keras
 
     if not 0 < strength < 1:
         raise ValueError(f"augment must be in [0, 1). Received: augment={strength}")
+    mirror = [keras.layers.RandomFlip("horizontal", seed=seed)] if flip else []
     return keras.Sequential(
         [
+            *mirror,
             keras.layers.RandomTranslation(
                 strength, strength, fill_mode="constant", seed=seed
             ),

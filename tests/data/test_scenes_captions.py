@@ -79,6 +79,59 @@ def test_pipeline_is_teacher_forcing_with_random_references():
     assert seen <= refs and len(seen) > 10  # more than one reference per image
 
 
+def _captions_of(ds, vocab):
+    """Each batch row as ``(image bytes, caption text)``."""
+    out = []
+    for inputs, labels in ds:
+        for image, row in zip(inputs["image"].numpy(), labels.numpy()):
+            text = " ".join(vocab[t] for t in row if t > END_ID)
+            out.append((image.tobytes(), text))
+    return out
+
+
+def test_every_reference_of_an_image_per_epoch():
+    data = load_scenes((6, 2, 2), image_size=24, max_shapes=3, seed=3)
+    data.train.references = [[f"{c} {i}" for c in "abcde"] for i in range(6)]
+    vocab = build_vocabulary(data.train.references, 100)
+    kwargs = dict(image_size=24, max_length=5, batch_size=4)
+    ordered = make_pipeline(
+        data.train, vocab, shuffle=False, captions_per_image=3, **kwargs
+    )
+    assert int(ordered.cardinality()) == 5  # 6 images x 3 captions / 4
+    texts = [t for _, t in _captions_of(ordered, vocab)]
+    assert texts[:6] == ["a 0", "b 0", "c 0", "a 1", "b 1", "c 1"]
+    shuffled = make_pipeline(
+        data.train, vocab, shuffle=True, captions_per_image=5, **kwargs
+    )
+    pairs = _captions_of(shuffled, vocab)
+    assert len(pairs) == 30
+    by_image = {}
+    for image, text in pairs:
+        by_image.setdefault(text.split()[1], []).append((image, text))
+    for i, rows in by_image.items():  # all 5 distinct references, one image
+        assert sorted(t for _, t in rows) == [f"{c} {i}" for c in "abcde"]
+        assert len({image for image, _ in rows}) == 1
+    # Fewer references than asked for: they repeat.
+    data.train.references = [["x y"]] * 6
+    twice = make_pipeline(
+        data.train, vocab, shuffle=True, captions_per_image=2, **kwargs
+    )
+    assert len(_captions_of(twice, vocab)) == 12
+    with pytest.raises(ValueError, match="captions_per_image must be >= 1"):
+        make_pipeline(data.train, vocab, shuffle=True, captions_per_image=0, **kwargs)
+
+
+def test_augmented_images_change_but_captions_do_not():
+    data = load_scenes((8, 2, 2), image_size=24, max_shapes=2, seed=1)
+    vocab = build_vocabulary(data.train.references, 100)
+    kwargs = dict(image_size=24, max_length=8, batch_size=8, shuffle=False)
+    plain = next(iter(make_pipeline(data.train, vocab, **kwargs)))
+    moved = next(iter(make_pipeline(data.train, vocab, augment=0.2, **kwargs)))
+    np.testing.assert_array_equal(plain[1].numpy(), moved[1].numpy())
+    assert moved[0]["image"].shape == plain[0]["image"].shape
+    assert not np.allclose(moved[0]["image"].numpy(), plain[0]["image"].numpy())
+
+
 # === Flickr8k layout ===
 
 

@@ -124,35 +124,63 @@ def make_pipeline(
     shuffle: bool,
     seed: int = 0,
     num_refs: int = 5,
+    captions_per_image: int = 1,
+    augment: float = 0.0,
 ) -> tf.data.Dataset:
     """Batches of ``({"image", "tokens"}, labels)`` for teacher forcing.
 
-    Each epoch pairs every image with one of its references, drawn at random
-    when ``shuffle`` (else the first): ``tokens`` is ``[start] words``, the
-    labels are ``words [end]``, both ``int32 [max_length + 1]``, 0-padded.
+    Each epoch pairs every image with ``captions_per_image`` of its
+    references: distinct ones drawn at random when ``shuffle`` (an image
+    with fewer references repeats them), else the first ones in order;
+    ``tokens`` is ``[start] words``, the labels are ``words [end]``, both
+    ``int32 [max_length + 1]``, 0-padded. ``augment`` > 0 flips, shifts and
+    rotates the images of each batch at random (see
+    :func:`dltoolkit.data.images.augment_layer`); a caption names what it
+    names on either side, so a mirrored photo keeps its references.
     """
+    if captions_per_image < 1:
+        raise ValueError(
+            f"captions_per_image must be >= 1. Received: {captions_per_image}"
+        )
     ids, counts = encode_captions(split.references, vocabulary, max_length, num_refs)
     images = image_dataset(split, image_size).cache()
     captions = tf.data.Dataset.from_tensor_slices((ids, counts))
     ds = tf.data.Dataset.zip(images, captions)
+    k = captions_per_image
     if shuffle:
         ds = ds.shuffle(min(len(split), 8192), seed=seed, reshuffle_each_iteration=True)
 
-    def pick(image, caption):
+    def pairs(image, caption):
         caption_ids, count = caption
         if shuffle:
-            r = tf.random.uniform([], 0, count, dtype=tf.int32)
+            order = tf.random.shuffle(tf.range(count))
         else:
-            r = 0
-        row = caption_ids[r]  # (max_length + 2,)
-        return {"image": image, "tokens": row[:-1]}, row[1:]
+            order = tf.range(count)
+        rows = tf.gather(caption_ids, tf.gather(order, tf.range(k) % count))
+        images = tf.repeat(image[tf.newaxis], k, axis=0)
+        return tf.data.Dataset.from_tensor_slices(
+            ({"image": images, "tokens": rows[:, :-1]}, rows[:, 1:])
+        )
 
-    ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    ds = ds.flat_map(pairs)
+    if shuffle and k > 1:  # the k captions of an image apart in the batches
+        ds = ds.shuffle(min(len(split) * k, 4096), seed=seed + 1)
+    ds = ds.batch(batch_size)
+    if augment > 0:
+        from dltoolkit.data.images import augment_layer
+
+        move = augment_layer(augment, seed, flip=True)
+        ds = ds.map(
+            lambda x, y: ({**x, "image": move(x["image"], training=True)}, y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     ds = ds.apply(
-        tf.data.experimental.assert_cardinality(count_batches(split, batch_size))
+        tf.data.experimental.assert_cardinality(
+            count_batches(split, batch_size, captions_per_image)
+        )
     )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def count_batches(split: CaptionSplit, batch_size: int) -> int:
-    return math.ceil(len(split) / batch_size)
+def count_batches(split: CaptionSplit, batch_size: int, captions_per_image: int = 1):
+    return math.ceil(len(split) * captions_per_image / batch_size)
