@@ -78,6 +78,35 @@ def add_arguments(parser) -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for the tests")
 
 
+def add_app_arguments(parser, data_help: str, smoke_profile: str = "smoke") -> None:
+    """The options of the benches that train an app's profile on real data:
+    ``--data``, ``--profile`` (default ``real``; ``smoke_profile`` with
+    ``--smoke``), ``--set KEY=VALUE`` and ``--run-dir``; see :func:`profile`."""
+    parser.add_argument("--data", default=None, help=data_help)
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help=f"the app's profile (default: real; {smoke_profile} with --smoke)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting of the app's profile (also the split)",
+    )
+    parser.add_argument(
+        "--run-dir", default=None, help="keep the app's run here (default: temporary)"
+    )
+    parser.set_defaults(smoke_profile=smoke_profile)
+
+
+def profile(args) -> str:
+    """The app profile a real-data bench trains (see :func:`add_app_arguments`)."""
+    return args.profile or (args.smoke_profile if args.smoke else "real")
+
+
 def cores() -> int:
     """CPUs this process may run on."""
     try:
@@ -264,7 +293,7 @@ class Run:
         payload = {
             **results,
             "benchmark": self.name,
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+            "command": " ".join([Path(sys.argv[0]).as_posix(), *_shown(sys.argv[1:])]),
             "date_utc": self.started.isoformat(timespec="seconds"),
             "seconds_total": round(
                 (
@@ -290,6 +319,21 @@ class Run:
         out.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"[bench] wrote {out}", flush=True)
         return out
+
+
+def _shown(argv: list[str]) -> list[str]:
+    """The command line as recorded: a ``--data`` path becomes ``DATA/NAME``
+    (its last part), so no results file names a directory of this machine."""
+    out, after_data = [], False
+    for item in argv:
+        if after_data:
+            item, after_data = f"DATA/{Path(item).name}", False
+        elif item == "--data":
+            after_data = True
+        elif item.startswith("--data="):
+            item = f"--data=DATA/{Path(item.split('=', 1)[1]).name}"
+        out.append(item)
+    return out
 
 
 def timed(fn):

@@ -415,7 +415,7 @@ def constant_caption_row(data) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=None, help="a Flickr8k-layout folder")
+    _harness.add_app_arguments(parser, "a Flickr8k-layout folder")
     parser.add_argument(
         "--budget",
         type=float,
@@ -423,29 +423,15 @@ def main(argv=None) -> int:
         help="the example's training seconds (default: ours')",
     )
     parser.add_argument(
-        "--profile", default=None, help="the app's profile (default: real; smoke)"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting of the app's profile (also the split)",
-    )
-    parser.add_argument(
         "--backbone-weights",
         default=None,
         help="an EfficientNetB0 (no top) weights file for the example",
-    )
-    parser.add_argument(
-        "--run-dir", default=None, help="keep the app's run here (default: temporary)"
     )
     _harness.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.data is None and not args.smoke:
         parser.error("--data PATH (a Flickr8k folder) is required without --smoke")
-    args.profile = args.profile or ("smoke" if args.smoke else "real")
+    args.profile = _harness.profile(args)
     run = _harness.Run("captioning", args)
     tf = run.tensorflow()
     tf.keras.utils.set_random_seed(0)

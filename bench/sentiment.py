@@ -304,25 +304,13 @@ def _accuracy(predicted, labels) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=None, help="an aclImdb folder")
+    _harness.add_app_arguments(parser, "an aclImdb folder", smoke_profile="real")
     parser.add_argument(
         "--budget", type=float, default=900.0, help="training seconds per contender"
     )
-    parser.add_argument("--profile", default="real", help="the app's profile")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting of the app's profile (also the split and the "
-        "baselines' settings)",
-    )
-    parser.add_argument(
-        "--run-dir", default=None, help="keep the app's run here (default: temporary)"
-    )
     _harness.add_arguments(parser)
     args = parser.parse_args(argv)
+    args.profile = _harness.profile(args)
     if args.data is None and not args.smoke:
         parser.error("--data PATH (an aclImdb folder) is required without --smoke")
     run = _harness.Run("sentiment", args)

@@ -169,3 +169,29 @@ def test_throughput_bench_times_both_paths(tmp_path):
     assert set(result["steps_per_s"]) == {"float32", "mixed+xla"}
     assert all(rate > 0 for rate in result["steps_per_s"].values())
     assert "| classify | 64 |" in stdout  # the table
+
+
+def test_captioning_bench_scores_ours_the_example_and_the_floor(tmp_path):
+    stdout, figures = _bench("captioning", tmp_path)
+    assert figures["profile"] == "smoke" and figures["ours"] == "dltoolkit smoke"
+    assert figures["split"]["test"] == 4
+    rows = figures["rows"]
+    assert set(rows) == {"dltoolkit smoke", "Keras example", "constant caption"}
+    for name, row in rows.items():
+        assert 0.0 <= row["bleu4"] <= row["bleu1"] <= 100.0, name
+        assert f"| {name} | {row['bleu1']:.1f} |" in stdout
+    # The budget is ours' training seconds; the example stops at its epochs or
+    # at the first batch past the budget.
+    assert figures["budget_seconds"] == rows["dltoolkit smoke"]["seconds"]
+    assert 1 <= rows["Keras example"]["epochs_run"] <= 2
+    assert rows["Keras example"]["training_images"] == figures["split"]["train"]
+    # Five templates name the color and shape: the best one, given for every
+    # image, still scores (the floor is a real caption of the training set).
+    assert rows["constant caption"]["bleu4"] > 10
+    peer = rows["Keras example"]["bleu4"]
+    if peer > 0:
+        assert figures["bleu4_ratio_to_example"] == pytest.approx(
+            rows["dltoolkit smoke"]["bleu4"] / peer
+        )
+    else:
+        assert figures["bleu4_ratio_to_example"] is None

@@ -194,12 +194,12 @@ PROFILES = {
     "real": dict(
         image_size=96,
         encoder="resnet18",
-        concept_epochs=25,
+        concept_epochs=20,
         concepts=200,
         augment=0.1,
         captions_per_image=5,
         vocab_size=1000,
-        epochs=30,
+        epochs=20,
         batch_size=64,
         units=256,
         dropout=0.3,
@@ -207,7 +207,7 @@ PROFILES = {
         clipnorm=1.0,
         no_repeat_ngram=3,
         val_bleu_size=500,
-        early_stopping_patience=6,
+        early_stopping_patience=5,
     ),
     "full": dict(
         train_images=16000,

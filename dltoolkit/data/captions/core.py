@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from dltoolkit.data.captions.scenes import Scene
-from dltoolkit.data.images import decode_image, prepare_image
+from dltoolkit.data.images import augment_layer, decode_image, prepare_image
 
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 SPECIAL_TOKENS = ("", "[UNK]", "[start]", "[end]")
@@ -167,8 +167,6 @@ def make_pipeline(
         ds = ds.shuffle(min(len(split) * k, 4096), seed=seed + 1)
     ds = ds.batch(batch_size)
     if augment > 0:
-        from dltoolkit.data.images import augment_layer
-
         move = augment_layer(augment, seed, flip=True)
         ds = ds.map(
             lambda x, y: ({**x, "image": move(x["image"], training=True)}, y),
