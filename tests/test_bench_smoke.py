@@ -171,6 +171,34 @@ def test_throughput_bench_times_both_paths(tmp_path):
     assert "| classify | 64 |" in stdout  # the table
 
 
+def test_asr_bench_scores_the_three_contenders(tmp_path):
+    stdout, figures = _bench("asr", tmp_path)
+    assert figures["profile"] == "smoke" and figures["split"]["name"] == "index"
+    split = figures["split"]
+    assert (split["train"], split["val"], split["test"]) == (80, 40, 40)
+    rows = figures["rows"]
+    assert set(rows) == {"dltoolkit smoke", "hmmlearn GMM-HMM", "Keras CNN"}
+    peers = {k: v for k, v in rows.items() if k != "dltoolkit smoke"}
+    best = max(r["accuracy"] for r in peers.values())
+    assert figures["best_peer_accuracy"] == best
+    assert rows[figures["best_peer"]]["accuracy"] == best
+    for name, row in rows.items():
+        assert 0.0 <= row["accuracy"] <= 1.0, name
+        assert row["seconds"] > 0 and row["test_seconds"] > 0, name
+        assert row["ratio_to_best_peer"] == pytest.approx(row["accuracy"] / best)
+        assert f"| {name} | {row['accuracy']:.4f} |" in stdout
+    ours = rows["dltoolkit smoke"]
+    # The export scores the test split as the app did in process.
+    assert ours["accuracy"] == pytest.approx(ours["app_accuracy"], abs=1e-4)
+    ratios = figures["ours_over_best_peer"]
+    assert ratios["accuracy"] == pytest.approx(ours["accuracy"] / best)
+    best_seconds = rows[figures["best_peer"]]["seconds"]
+    assert ratios["seconds"] == pytest.approx(ours["seconds"] / best_seconds)
+    # Each digit's tones are apart in pitch: the per-digit HMMs find them.
+    assert rows["hmmlearn GMM-HMM"]["accuracy"] >= 0.9
+    assert rows["Keras CNN"]["epochs_run"] == 2
+
+
 def test_captioning_bench_scores_ours_the_example_and_the_floor(tmp_path):
     stdout, figures = _bench("captioning", tmp_path)
     assert figures["profile"] == "smoke" and figures["ours"] == "dltoolkit smoke"

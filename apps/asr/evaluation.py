@@ -1,4 +1,11 @@
-"""ASR evaluation: WER/SER/isolated accuracy, per-voice tables, plots."""
+"""ASR evaluation: WER/SER/isolated accuracy, per-voice tables, plots.
+
+With several data sources, ``metrics.json`` breaks the figures down by
+source (``sources``: sizes, WER, accuracy); with a speaker split, by held-out
+speaker (``speaker_accuracy``). Accuracy is the share of utterances
+transcribed exactly (FSDD's recordings are single digits: its isolated
+accuracy).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
 from dltoolkit.audio.features import log_mel_spectrogram
+from dltoolkit.data.spoken_digits import held_out_speakers
 from dltoolkit.hmm.graph import decode_batch
 from dltoolkit.metrics import wer
 from dltoolkit.plotting import new_figure, save_figure
@@ -76,6 +84,49 @@ def rates(refs, hyps) -> dict:
     }
 
 
+def accuracy(refs, hyps) -> float | None:
+    """Share of utterances transcribed exactly (None: no utterances)."""
+    if not refs:
+        return None
+    return round(float(np.mean([h == r for r, h in zip(refs, hyps)])), 4)
+
+
+def source_sizes(corpus) -> dict[str, dict[str, int]]:
+    """Utterances per split of each source (``info["source"]``), in order."""
+    sizes = {}
+    for split in ("train", "val", "test"):
+        for u in getattr(corpus, split):
+            label = u.info.get("source", corpus.source)
+            counts = sizes.setdefault(label, {"train": 0, "val": 0, "test": 0})
+            counts[split] += 1
+    return sizes
+
+
+def by_source(corpus, refs, hyb, gmm) -> dict[str, dict]:
+    """Sizes, WER (hybrid and GMM-HMM) and accuracy of each source."""
+    out = {}
+    for label, sizes in source_sizes(corpus).items():
+        idx = [i for i, u in enumerate(corpus.test) if u.info.get("source") == label]
+        r = [refs[i] for i in idx]
+        h = [hyb[i] for i in idx]
+        out[label] = {
+            **sizes,
+            "wer": round(wer(r, h), 4) if r else None,
+            "wer_gmm": round(wer(r, [gmm[i] for i in idx]), 4) if r else None,
+            "accuracy": accuracy(r, h),
+        }
+    return out
+
+
+def by_speaker(utts, refs, hyps, speakers) -> dict[str, float | None]:
+    """Accuracy on the test utterances of each of ``speakers``."""
+    out = {}
+    for name in speakers:
+        idx = [i for i, u in enumerate(utts) if u.speaker == name]
+        out[name] = accuracy([refs[i] for i in idx], [hyps[i] for i in idx])
+    return out
+
+
 def _breakdown(utts, refs, hyb, gmm, key) -> list[list]:
     groups = collections.defaultdict(list)
     for i, u in enumerate(utts):
@@ -113,7 +164,16 @@ def evaluate(rec, st, data, config, run_dir: Path) -> Evaluation:
         "test_utterances": len(utts),
         "acoustic_states": st.gmm.n_states,
         "gmm_seconds": round(st.gmm_seconds, 2),
+        "split": config.split,
     }
+    held_out = held_out_speakers(config.split)
+    if held_out is not None:
+        metrics["held_out_speakers"] = list(held_out)
+        metrics["speaker_accuracy"] = by_speaker(utts, refs, hyb, held_out)
+        metrics["speaker_accuracy_gmm"] = by_speaker(utts, refs, gmm, held_out)
+    sources = by_source(data.corpus, refs, hyb, gmm)
+    if len(sources) > 1:
+        metrics["sources"] = sources
     write_text_atomic(
         run_dir / "test_transcripts.tsv",
         "speaker\treference\thybrid\tgmm\n"
@@ -131,6 +191,17 @@ def evaluate(rec, st, data, config, run_dir: Path) -> Evaluation:
             ),
         ),
     ]
+    if len(sources) > 1:
+        sections.insert(
+            0,
+            (
+                "Results by source",
+                markdown_table(
+                    ["source", "train", "val", "test", *header[2:], "accuracy"],
+                    [[label, *row.values()] for label, row in sources.items()],
+                ),
+            ),
+        )
     if any("variant" in u.info for u in utts):
         sections.append(
             (

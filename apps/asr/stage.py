@@ -20,6 +20,8 @@ from dltoolkit.hmm.graph import BigramLM
 from dltoolkit.hmm.word_models import WordHMMs, train_word_hmms
 
 GMM_FILE = "gmm_hmm.npz"
+# Bump when dltoolkit.audio.augment's output for a seed changes (cache keys).
+AUGMENT_VERSION = 1
 
 
 @dataclasses.dataclass
@@ -99,6 +101,12 @@ def gmm_key(config, data) -> str:
         "gmm_iterations",
     )
     spec = {f: getattr(config, f) for f in fields}
+    if config.split != "index":  # so stages cached before the field keep keys
+        spec["split"] = config.split
+    if config.augment > 0 and config.augment_copies > 0:  # likewise
+        spec["augment"] = config.augment
+        spec["augment_copies"] = config.augment_copies
+        spec["augment_version"] = AUGMENT_VERSION
     spec["source"] = data.corpus.source
     spec["generator"] = GENERATOR_VERSION
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]

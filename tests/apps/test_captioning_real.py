@@ -94,9 +94,10 @@ def test_real_profile_pretrains_concepts_then_freezes_the_cnn(real_run):
     assert prepare["complete"] is True
     saved = json.loads((run_dir / "metrics.json").read_text())
     refs = APP.load_data(config).test.references
-    assert saved["bleu4_constant"] == bleu_metrics(
-        [saved["constant_caption"]] * len(refs), refs
-    )["bleu4"]
+    assert (
+        saved["bleu4_constant"]
+        == bleu_metrics([saved["constant_caption"]] * len(refs), refs)["bleu4"]
+    )
 
 
 def test_real_export_captions_raw_bytes_without_repeated_trigrams(real_run):

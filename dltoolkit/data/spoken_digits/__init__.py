@@ -1,11 +1,13 @@
 """Spoken digit strings: an embedded synthetic corpus plus real-data loaders.
 
 - :mod:`~dltoolkit.data.spoken_digits.core`: the digit words,
-  :class:`Utterance`, :class:`SpokenDigits` and the cache folder;
+  :class:`Utterance`, :class:`SpokenDigits`, the cache folder and
+  :func:`combine` (several sources as one corpus);
 - :mod:`~dltoolkit.data.spoken_digits.synthetic`: the embedded corpus, spoken
   by eSpeak NG (:mod:`dltoolkit.audio.espeak`) and cached;
 - :mod:`~dltoolkit.data.spoken_digits.files`: the Free Spoken Digit Dataset
-  folder layout and TFDS ``spoken_digit`` / ``speech_commands``.
+  folder layout (index or speaker split) and TFDS ``spoken_digit`` /
+  ``speech_commands``.
 """
 
 from dltoolkit.data.spoken_digits.core import (
@@ -13,8 +15,14 @@ from dltoolkit.data.spoken_digits.core import (
     SpokenDigits,
     Utterance,
     cache_dir,
+    combine,
 )
-from dltoolkit.data.spoken_digits.files import load_fsdd_folder, load_tfds_digits
+from dltoolkit.data.spoken_digits.files import (
+    fsdd_speakers,
+    held_out_speakers,
+    load_fsdd_folder,
+    load_tfds_digits,
+)
 from dltoolkit.data.spoken_digits.synthetic import (
     ACCENTS,
     GENERATOR_VERSION,
@@ -33,7 +41,10 @@ __all__ = [
     "SpokenDigits",
     "Utterance",
     "cache_dir",
+    "combine",
     "embedded_corpus",
+    "fsdd_speakers",
+    "held_out_speakers",
     "load_fsdd_folder",
     "load_tfds_digits",
     "synthesize_split",

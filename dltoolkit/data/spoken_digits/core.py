@@ -61,3 +61,27 @@ def cache_dir() -> Path:
     """``$DLTOOLKIT_CACHE`` or ``~/.cache/dltoolkit``."""
     root = os.environ.get("DLTOOLKIT_CACHE") or Path.home() / ".cache" / "dltoolkit"
     return Path(root)
+
+
+def combine(corpora: dict[str, SpokenDigits]) -> SpokenDigits:
+    """Several corpora as one: train with train, val with val, test with test.
+
+    Every utterance's ``info["source"]`` names the corpus it came from (the
+    key of ``corpora``), so results can be broken down by source. A single
+    corpus comes back tagged, otherwise unchanged.
+    """
+    splits = {}
+    for split in ("train", "val", "test"):
+        splits[split] = [
+            dataclasses.replace(u, info={**u.info, "source": label})
+            for label, corpus in corpora.items()
+            for u in getattr(corpus, split)
+        ]
+    if len(corpora) == 1:
+        (corpus,) = corpora.values()
+        return dataclasses.replace(corpus, **splits)
+    return SpokenDigits(
+        **splits,
+        source="; ".join(c.source for c in corpora.values()),
+        splits="; ".join(f"{label}: {c.splits}" for label, c in corpora.items()),
+    )
