@@ -107,6 +107,17 @@ def profile(args) -> str:
     return args.profile or (args.smoke_profile if args.smoke else "real")
 
 
+def train_through_app(app, config, profile: str, run_dir):
+    """Trains ``config`` through ``app`` in ``run_dir`` as ``dltk APP train``
+    does; returns its metrics, the wall seconds and the loaded export."""
+    from dltoolkit.training.export import load_export
+
+    start = time.perf_counter()
+    metrics = app.train(config, run_dir, profile=profile, verbose=0)
+    wall = time.perf_counter() - start
+    return metrics, wall, load_export(Path(run_dir) / "export")
+
+
 def cores() -> int:
     """CPUs this process may run on."""
     try:

@@ -95,12 +95,8 @@ def write_smoke_folder(folder: Path, seed: int = 0) -> Path:
 def run_ours(config, profile, run_dir: Path, test) -> dict:
     """Trains the app's profile in ``run_dir``; scores its export on ``test``."""
     from dltoolkit.apps.asr.app import APP
-    from dltoolkit.training.export import load_export
 
-    start = time.perf_counter()
-    metrics = APP.train(config, run_dir, profile=profile, verbose=0)
-    wall = time.perf_counter() - start
-    serve = load_export(run_dir / "export")
+    metrics, wall, serve = _harness.train_through_app(APP, config, profile, run_dir)
     tf = sys.modules["tensorflow"]
     start = time.perf_counter()
     hyps = [

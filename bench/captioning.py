@@ -107,8 +107,9 @@ def bleu_table(hypotheses: list[str], references: list[list[str]]) -> dict:
     """sacreBLEU's BLEU-1 ... BLEU-4 against every reference."""
     from sacrebleu.metrics import BLEU
 
-    k = max(len(r) for r in references)
-    streams = [[r[j] if j < len(r) else None for r in references] for j in range(k)]
+    from dltoolkit.training.decoders import reference_streams
+
+    streams = reference_streams(references)
     out = {}
     for n in range(1, 5):
         out[f"bleu{n}"] = round(
@@ -128,13 +129,9 @@ def run_ours(data_path, profile, overrides, run_dir: Path, test) -> dict:
     """Trains the app's profile in ``run_dir``; captions ``test`` through the
     exported SavedModel (raw image bytes in)."""
     from dltoolkit.apps.captioning.app import APP
-    from dltoolkit.training.export import load_export
 
     config = APP.resolve(profile, [f"data={data_path}", *overrides])
-    start = time.perf_counter()
-    metrics = APP.train(config, run_dir, profile=profile, verbose=0)
-    wall = time.perf_counter() - start
-    serve = load_export(run_dir / "export")
+    metrics, wall, serve = _harness.train_through_app(APP, config, profile, run_dir)
     tf = sys.modules["tensorflow"]
     blobs = read_bytes(test.images)
     captions = []

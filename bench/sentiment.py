@@ -114,13 +114,9 @@ class Budget:
 def run_ours(data_path, profile, overrides, run_dir: Path, test) -> dict:
     """Trains the app's profile in ``run_dir``; scores its export on ``test``."""
     from dltoolkit.apps.sentiment.app import APP
-    from dltoolkit.training.export import load_export
 
     config = APP.resolve(profile, [f"data={data_path}", *overrides])
-    start = time.perf_counter()
-    metrics = APP.train(config, run_dir, profile=profile, verbose=0)
-    wall = time.perf_counter() - start
-    serve = load_export(run_dir / "export")
+    metrics, wall, serve = _harness.train_through_app(APP, config, profile, run_dir)
     tf = sys.modules["tensorflow"]
     probabilities = []
     for i in range(0, len(test), 256):

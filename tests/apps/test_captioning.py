@@ -270,6 +270,9 @@ def test_evaluate_recomputes_the_metrics(run):
         (["data=/no/such/folder"], "Caption data not found: /no/such/folder"),
         (["max_caption_length=0"], "max_caption_length must be >= 1"),
         (["encoder_weights=/no/run"], "encoder_weights: no trained model at /no/run"),
+        (["concept_epochs=-1"], "concept_epochs must be >= 0"),
+        (["concept_epochs=2", "backbone=keras:MobileNetV2"], "does not apply"),
+        (["captions_per_image=0"], "captions_per_image must be >= 1"),
     ],
 )
 def test_bad_settings_are_one_line_errors(overrides, message, tmp_path, capsys):

@@ -18,7 +18,6 @@ from dltoolkit.apps.captioning.concepts import (
 )
 from dltoolkit.data.captions import CaptionData, CaptionSplit
 from dltoolkit.data.captions.scenes import generate_scenes
-from dltoolkit.training.app import main
 from dltoolkit.training.export import load_export
 
 
@@ -112,20 +111,3 @@ def test_real_export_captions_raw_bytes_without_repeated_trigrams(real_run):
         words = caption.split()
         trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
         assert len(trigrams) == len(set(trigrams)), caption
-
-
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        (["concept_epochs=-1"], "concept_epochs must be >= 0"),
-        (["concept_epochs=2", "backbone=keras:MobileNetV2"], "does not apply"),
-        (["captions_per_image=0"], "captions_per_image must be >= 1"),
-    ],
-)
-def test_bad_real_settings_are_one_line_errors(overrides, message, tmp_path, capsys):
-    argv = ["train", "--profile", "smoke", "--run-dir", str(tmp_path / "r")]
-    for item in overrides:
-        argv += ["--set", item]
-    assert main(APP, argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0], err
