@@ -191,12 +191,38 @@ def captioning(figures: dict, part=None, only=()) -> str:
     )
 
 
+def translation(figures: dict, part=None, only=()) -> str:
+    rows = [
+        [
+            name,
+            f"{row['bleu']:.2f}",
+            f"{row['chrf']:.1f}",
+            f"{row['bleu_lowercase']:.2f}",
+            f"{row['seconds']:.0f}",
+        ]
+        for name, row in figures["rows"].items()
+        if not only or any(text in name for text in only)
+    ]
+    split = figures["split"]
+    ratio = figures["ours_over_best_peer_bleu"]
+    shown = f"{ratio:.2f}x" if ratio is not None else "n/a (the peer scored 0)"
+    return (
+        f"{figures['data']}, split by English sentence (seed {split['seed']}): "
+        f"{split['train']:,} train / {split['val']:,} validation / "
+        f"{split['test']:,} test pairs; the peers' budget "
+        f"{figures['budget_seconds']:.0f} s.\n\n"
+        + _table(["contender", "BLEU", "chrF", "BLEU lowercased", "train s"], rows)
+        + f"\n\nBLEU ours / the best peer ({figures['best_peer']}): {shown}."
+    )
+
+
 RENDER = {
     "tsne": tsne,
     "hmm": hmm,
     "bleu": bleu,
     "throughput": throughput,
     "captioning": captioning,
+    "translation": translation,
 }
 
 

@@ -223,3 +223,31 @@ def test_captioning_bench_scores_ours_the_example_and_the_floor(tmp_path):
         )
     else:
         assert figures["bleu4_ratio_to_example"] is None
+
+
+def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
+    stdout, figures = _bench("translation", tmp_path)
+    assert figures["profile"] == "smoke"
+    rows = figures["rows"]
+    assert set(rows) == {
+        "dltoolkit smoke",
+        "Keras seq2seq Transformer",
+        "KerasHub seq2seq",
+    }
+    for name, row in rows.items():
+        assert 0.0 <= row["bleu"] <= 100.0 and 0.0 <= row["chrf"] <= 100.0, name
+        assert row["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+        assert f"| {name} | {row['bleu']:.2f} |" in stdout
+    # Both peers train for ours' seconds (at most the smoke cap): they stop at
+    # the first batch past the budget, having taken at least one step.
+    budget = figures["budget_seconds"]
+    assert budget == pytest.approx(
+        min(rows["dltoolkit smoke"]["seconds"], 4.0), abs=0.1
+    )
+    for name in ("Keras seq2seq Transformer", "KerasHub seq2seq"):
+        assert rows[name]["steps"] >= 1
+        assert budget <= rows[name]["seconds"] < budget + 30, name
+    best = max(rows[n]["bleu"] for n in rows if n != "dltoolkit smoke")
+    expected = rows["dltoolkit smoke"]["bleu"] / best if best else None
+    assert figures["ours_over_best_peer_bleu"] == pytest.approx(expected, abs=1e-3)
+    assert len(figures["samples"]["reference"]) == len(figures["samples"]["source"])

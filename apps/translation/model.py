@@ -19,6 +19,7 @@ from dltoolkit.data.translation import (
     FIRST_WORD_ID,
     START_ID,
     UNK_ID,
+    SubwordVectorizer,
     detokenize,
     standardize,
     vectorizer,
@@ -30,6 +31,7 @@ from dltoolkit.models.seq2seq import seq2seq_step_fn
 from dltoolkit.models.transformer import transformer_step_fn
 
 MODELS = ("seq2seq", "transformer")
+TOKENIZERS = ("words", "subwords")
 _BANNED = (0, UNK_ID, START_ID)  # never generated: padding, [UNK], [start]
 
 
@@ -60,8 +62,14 @@ def core_options(config) -> dict:
 
 
 def fixed_length(config) -> bool:
-    """Transformers read fixed lengths; seq2seq batches are padded per batch."""
-    return config.model == "transformer"
+    """Word-vocabulary transformers read fixed lengths; other models take
+    batches padded to their longest sentence."""
+    if config.tokenizer not in TOKENIZERS:
+        raise ConfigError(
+            f"Unknown tokenizer {config.tokenizer!r}. "
+            f"Valid tokenizers: {', '.join(TOKENIZERS)}."
+        )
+    return config.model == "transformer" and config.tokenizer == "words"
 
 
 def build_core(config, source_vocab_size: int, target_vocab_size: int, **extra):
@@ -83,6 +91,33 @@ def build_core(config, source_vocab_size: int, target_vocab_size: int, **extra):
     )
 
 
+def vectorizers(config, data):
+    """The source and target layers: strings ``(B,)`` -> ids ``(B, S|T)``.
+
+    Word vocabularies: two ``TextVectorization`` layers (lowercased words);
+    subwords: two :class:`SubwordVectorizer` of the shared SentencePiece model
+    (cased text; the source one also knows the training words, to count
+    unknown ones).
+    """
+    fixed = fixed_length(config)
+    lengths = (config.max_source_length, config.max_target_length)
+    source_len, target_len = lengths if fixed else (None, None)
+    if config.tokenizer == "subwords":
+        return (
+            SubwordVectorizer(
+                data.subword_model,
+                source_len,
+                known_words=data.source_vocab,
+                name="source_vectorizer",
+            ),
+            SubwordVectorizer(data.subword_model, target_len, name="target_vectorizer"),
+        )
+    return (
+        vectorizer(data.source_vocab, source_len, "source_vectorizer"),
+        vectorizer(data.target_vocab, target_len, "target_vectorizer"),
+    )
+
+
 def build_translator(config, data) -> keras.Model:
     """``{"source": (B,) strings, "target": (B,) strings} -> (B, T+1, V)``.
 
@@ -92,16 +127,10 @@ def build_translator(config, data) -> keras.Model:
     seq2seq models take each batch padded to its longest sentence (cut at the
     maximum lengths); transformers take the maximum lengths.
     """
-    fixed = fixed_length(config)
     max_source, max_target = config.max_source_length, config.max_target_length
     source = keras.Input(shape=(), dtype="string", name="source")
     target = keras.Input(shape=(), dtype="string", name="target")
-    source_vec = vectorizer(
-        data.source_vocab, max_source if fixed else None, "source_vectorizer"
-    )
-    target_vec = vectorizer(
-        data.target_vocab, max_target if fixed else None, "target_vectorizer"
-    )
+    source_vec, target_vec = vectorizers(config, data)
     source_ids = ops.cast(source_vec(source)[:, :max_source], "int32")  # (B, S)
     target_ids = ops.cast(target_vec(target)[:, :max_target], "int32")  # (B, T)
     start = ops.full_like(target_ids[:, :1], START_ID)
@@ -158,7 +187,8 @@ def make_translate(model, config, *, beam_width: int, english: bool):
         model: a trained :func:`build_translator` model.
         config: its config (lengths, length penalty).
         beam_width: 1 for greedy search, more for beam search.
-        english: the target is English (``i`` is written ``I``).
+        english: the target is English (``i`` is written ``I``; word
+            vocabularies only: subwords keep the case they learned).
 
     Returns:
         ``translate(sentences)`` (not yet a ``tf.function``) giving
@@ -166,12 +196,15 @@ def make_translate(model, config, *, beam_width: int, english: bool):
         words outside the vocabulary, read as ``[UNK]``) and ``truncated`` (B,)
         bool (the source had more tokens than the model reads; the rest was
         dropped). A source with no word of the vocabulary (empty, blank, or
-        unknown words only) gives an empty translation.
+        unknown words only) gives an empty translation. With subwords, a word
+        is unknown when the training sources never had it; it is still read,
+        spelled in pieces, and names and numbers usually come out copied.
     """
     source_vec = model.get_layer("source_vectorizer")
+    target_vec = model.get_layer("target_vectorizer")
+    subwords = isinstance(target_vec, SubwordVectorizer)
     max_source = config.max_source_length
-    target_vocab = model.get_layer("target_vectorizer").get_vocabulary()
-    vocabulary = tf.constant(target_vocab)
+    vocabulary = None if subwords else tf.constant(target_vec.get_vocabulary())
     core = core_of(model)
     options = dict(
         max_length=config.max_target_length + 2,
@@ -185,21 +218,25 @@ def make_translate(model, config, *, beam_width: int, english: bool):
         source_ids = tf.cast(source_vec(sentences)[:, :max_source], tf.int32)
         if not fixed:  # one padding column: a batch of empty strings has one
             source_ids = tf.pad(source_ids, [[0, 0], [0, 1]])  # (B, S_batch + 1)
-        lengths = tf.strings.split(standardize(sentences)).row_lengths()  # (B,)
         ids = decode_ids(core, source_ids, **options)[:, 1:]  # (B, T + 1), no [start]
-        words = tf.ragged.boolean_mask(
-            tf.gather(vocabulary, ids), ids >= FIRST_WORD_ID
-        )  # (B, None)
-        text = detokenize(
-            tf.strings.reduce_join(words, axis=1, separator=" "), english=english
-        )
+        if subwords:
+            lengths = source_vec.tokenize(sentences).row_lengths()  # (B,)
+            text = target_vec.detokenize(ids)
+            unknown = source_vec.count_unknown(sentences)
+        else:
+            lengths = tf.strings.split(standardize(sentences)).row_lengths()
+            words = tf.ragged.boolean_mask(
+                tf.gather(vocabulary, ids), ids >= FIRST_WORD_ID
+            )  # (B, None)
+            text = detokenize(
+                tf.strings.reduce_join(words, axis=1, separator=" "), english=english
+            )
+            unknown = tf.reduce_sum(tf.cast(source_ids == UNK_ID, tf.int32), axis=1)
         known = tf.reduce_sum(tf.cast(source_ids > UNK_ID, tf.int32), axis=1)
         return {
             "translation": tf.where(known > 0, text, ""),  # (B,)
-            "unknown_words": tf.reduce_sum(
-                tf.cast(source_ids == UNK_ID, tf.int32), axis=1
-            ),
-            "truncated": lengths > max_source,
+            "unknown_words": unknown,
+            "truncated": lengths > tf.cast(max_source, lengths.dtype),
         }
 
     return translate

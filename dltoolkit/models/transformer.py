@@ -81,6 +81,10 @@ def logits_reader(output_layer):
 
 # === Encoder and decoder ===
 
+# The position-table size given to sinusoidal encodings of variable-length
+# inputs (sinusoids need no table; the layer only checks known lengths).
+_ANY_LENGTH = 4096
+
 
 def _encoder(seq_len, vocab_size, blocks, *, d_model, dropout, norm_first, pad_id):
     """``source_ids (B, S) -> [encoder_outputs (B, S, d), source_mask (B, S)]``."""
@@ -88,7 +92,7 @@ def _encoder(seq_len, vocab_size, blocks, *, d_model, dropout, norm_first, pad_i
     mask = padding_mask(ids, pad_id)  # (B, S)
     x = TokenAndPositionEmbedding(
         vocab_size,
-        seq_len,
+        seq_len or _ANY_LENGTH,
         d_model,
         position_encoding="sinusoidal",
         scale_embeddings=True,
@@ -121,7 +125,7 @@ def _decoder(
     mask = padding_mask(target, pad_id)  # (B, T)
     x = TokenAndPositionEmbedding(
         num_classes,
-        target_len,
+        target_len or _ANY_LENGTH,
         d_model,
         position_encoding="sinusoidal",
         scale_embeddings=True,
@@ -174,7 +178,8 @@ def build_transformer(
     shared with the output layer.
 
     Args:
-        input_shape: ``(seq_len,)``, the source length.
+        input_shape: ``(seq_len,)``, the source length, or ``(None,)`` for
+            batches of any length (then ``target_length`` is None too).
         num_classes: target vocabulary size.
         source_vocab_size: source vocabulary size; None shares ``num_classes``.
         target_length: decoder input length; None uses ``seq_len``.
@@ -199,7 +204,9 @@ def build_transformer(
         "Transformers": encoder, decoder, multi-head attention, positional
         encoding.
     """
-    seq_len = sequence_length("transformer", input_shape)
+    # (None,): any length, as long as the position encodings are sinusoidal.
+    variable = tuple(input_shape) == (None,)
+    seq_len = None if variable else sequence_length("transformer", input_shape)
     check_sizes(
         num_classes=num_classes,
         num_layers=num_layers,
@@ -217,6 +224,11 @@ def build_transformer(
         "activation": activation,
     }
     common = {"d_model": d_model, "dropout": dropout, "norm_first": norm_first}
+    if variable and target_length is not None:
+        raise ValueError(
+            "A transformer of input_shape=(None,) reads targets of any length: "
+            f"target_length must be None. Received: target_length={target_length}"
+        )
     target_length = target_length or seq_len
     encoder = _encoder(
         seq_len,
@@ -269,7 +281,8 @@ def transformer_step_fn(model: keras.Model, source_ids):
     to_logits = logits_reader(decoder.get_layer("predictions"))
 
     def next_logits(ids, index, state):
-        target = fit_length(ids, target_length)  # (B', T)
+        # (B', T); a model of any length reads the buffer as it is
+        target = ids if target_length is None else fit_length(ids, target_length)
         outputs = decoder(
             [target, state["encoder_outputs"], state["source_mask"]], training=False
         )  # (B', T, V)

@@ -31,7 +31,6 @@ from dltoolkit.errors import ConfigError, UserError
 from dltoolkit.optim.diagnosis import diagnose, plot_learning_curves
 from dltoolkit.training import runner
 from dltoolkit.training.config import (
-    PROFILES,
     describe_settings,
     format_settings,
     load_config,
@@ -427,7 +426,9 @@ def _parser(app: App, prog: str | None = None) -> argparse.ArgumentParser:
         f"--set KEY is listed, with its type, value and meaning, by `{prog} "
         "config --profile P`.",
     )
-    train.add_argument("--profile", default="quick", help=f"one of {PROFILES}")
+    train.add_argument(
+        "--profile", default="quick", help=f"one of {tuple(app.profiles)}"
+    )
     train.add_argument(
         "--run-dir",
         type=Path,
@@ -460,7 +461,9 @@ def _parser(app: App, prog: str | None = None) -> argparse.ArgumentParser:
     lr_find = sub.add_parser(
         "lr-find", help="learning-rate search: coarse log scale, then finer"
     )
-    lr_find.add_argument("--profile", default="quick", help=f"one of {PROFILES}")
+    lr_find.add_argument(
+        "--profile", default="quick", help=f"one of {tuple(app.profiles)}"
+    )
     lr_find.add_argument("--out-dir", type=Path, default=None)
     lr_find.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
@@ -472,7 +475,9 @@ def _parser(app: App, prog: str | None = None) -> argparse.ArgumentParser:
         "config",
         help="every setting: key, type, value under a profile, meaning",
     )
-    settings.add_argument("--profile", default="quick", help=f"one of {PROFILES}")
+    settings.add_argument(
+        "--profile", default="quick", help=f"one of {tuple(app.profiles)}"
+    )
     settings.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
     )

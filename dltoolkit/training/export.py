@@ -69,8 +69,14 @@ def export_saved_model(
 
 
 def load_export(path: os.PathLike):
-    """Loads an export and returns its ``serving_default`` signature."""
+    """Loads an export and returns its ``serving_default`` signature.
+
+    TensorFlow Text is imported first: its ops (the translation app's subword
+    tokenizer) must be registered before a graph that uses them loads.
+    """
     path = Path(path)
     if not (path / "saved_model.pb").is_file():
         raise ConfigError(f"No SavedModel at {path}: run `train` or `export` first.")
+    import tensorflow_text  # noqa: F401  (registers the ops)
+
     return tf.saved_model.load(str(path)).signatures["serving_default"]

@@ -4,6 +4,8 @@
   splits, tokenization (``TextVectorization`` with :func:`standardize`,
   :func:`detokenize`) and the teacher-forcing pipelines;
 - :mod:`~dltoolkit.data.translation.files`: Tatoeba/Anki pair files and TFDS;
+- :mod:`~dltoolkit.data.translation.subwords`: SentencePiece subword
+  vocabularies learned from the train split, run in the graph (cased text);
 - :mod:`~dltoolkit.data.translation.loaders`: the embedded corpus and
   :func:`load_translation`, which dispatches between the sources;
 - :mod:`~dltoolkit.data.translation.en_es`: the English-Spanish grammar that
@@ -38,6 +40,11 @@ from dltoolkit.data.translation.files import (
     read_pairs_file,
 )
 from dltoolkit.data.translation.loaders import load_embedded, load_translation
+from dltoolkit.data.translation.subwords import (
+    SubwordVectorizer,
+    train_subwords,
+    with_subwords,
+)
 
 __all__ = [
     "BUCKETS",
@@ -47,6 +54,7 @@ __all__ = [
     "PAD_ID",
     "START",
     "START_ID",
+    "SubwordVectorizer",
     "UNK_ID",
     "TranslationData",
     "build_vocabulary",
@@ -63,6 +71,8 @@ __all__ = [
     "target_labels",
     "token_count",
     "tokenize",
+    "train_subwords",
     "vectorizer",
+    "with_subwords",
     "with_vocabularies",
 ]

@@ -40,6 +40,9 @@ class TranslationData:
             (set by :func:`with_vocabularies`; the target's starts with
             ``[start]`` and ``[end]``).
         splits: how the splits were made, for reports.
+        subword_model: the serialized SentencePiece model both sides share
+            (set by :func:`~dltoolkit.data.translation.subwords.with_subwords`),
+            or None for word vocabularies.
     """
 
     train: list
@@ -51,6 +54,7 @@ class TranslationData:
     source_vocab: list = dataclasses.field(default_factory=list)
     target_vocab: list = dataclasses.field(default_factory=list)
     splits: str = "no sentence shared between splits"
+    subword_model: bytes | None = None
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -193,7 +197,9 @@ def make_pipeline(
 
     Args:
         pairs: ``(source, target)`` strings.
-        target_vocab: the target vocabulary (``[start]``, ``[end]`` first).
+        target_vocab: the target vocabulary (``[start]``, ``[end]`` first),
+            or a layer that turns target strings ``(B,)`` into ids ``(B, T)``
+            (a :class:`~dltoolkit.data.translation.subwords.SubwordVectorizer`).
         max_target_length: targets are cut to this many tokens.
         batch_size: pairs per batch.
         shuffle: reshuffle each epoch.
@@ -206,7 +212,11 @@ def make_pipeline(
     Returns:
         A dataset of ``({"source": (B,), "target": (B,)}, labels (B, T + 1))``.
     """
-    targets = vectorizer(target_vocab, max_target_length if fixed_length else None)
+    if callable(target_vocab):
+        targets = target_vocab
+    else:
+        length = max_target_length if fixed_length else None
+        targets = vectorizer(target_vocab, length)
     ds = tf.data.Dataset.from_tensor_slices(
         ([s for s, _ in pairs], [t for _, t in pairs])
     )
