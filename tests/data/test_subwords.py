@@ -23,6 +23,7 @@ CORPUS = [
     "Ken compró 3 manzanas en Kioto.",
     "I can't believe it's already 10 o'clock!",
     "Ella dijo: «No quiero ir».",
+    "Espera… ¿qué?",
 ] * 20
 
 
@@ -37,7 +38,7 @@ def _texts(strings):
 
 def test_cased_text_round_trips_exactly(model):
     layer = SubwordVectorizer(model)
-    texts = [*CORPUS[:6], "Zorbly Quaffle met Tom in Ōsaka."]  # unseen words
+    texts = [*CORPUS[:7], "Zorbly Quaffle met Tom in Ōsaka."]  # unseen words
     ids = layer(tf.constant(texts))
     assert ids.dtype == tf.int32 and ids.shape[0] == len(texts)
     # Characters never seen in training (Z, Q, f, Ō) are spelled as bytes.
@@ -58,8 +59,10 @@ def test_fixed_length_pads_and_cuts(model):
     layer = SubwordVectorizer(model, sequence_length=5)
     ids = layer(tf.constant(["Tom", CORPUS[1]])).numpy()
     assert ids.shape == (2, 5)
-    assert ids[0, 1:].tolist() == [0] * 4 or ids[0, 2:].tolist() == [0] * 3
-    assert (ids[1] > 0).all()
+    tom = layer.tokenize(tf.constant(["Tom"]))[0].numpy().tolist()
+    assert ids[0].tolist() == tom + [0] * (5 - len(tom))
+    whole = layer.tokenize(tf.constant([CORPUS[1]]))[0].numpy().tolist()
+    assert len(whole) > 5 and ids[1].tolist() == whole[:5]
 
 
 def test_detokenize_skips_special_ids(model):
@@ -70,8 +73,9 @@ def test_detokenize_skips_special_ids(model):
 
 
 def test_invalid_utf8_becomes_replacement_not_an_error(model):
-    ids = SubwordVectorizer(model)(tf.constant([b"Tom \xff is"]))
-    assert ids.shape[0] == 1
+    layer = SubwordVectorizer(model)
+    ids = layer(tf.constant([b"Tom \xff is"]))
+    assert _texts(layer.detokenize(ids)) == ["Tom \ufffd is"]
 
 
 def test_unknown_words_are_counted_against_the_training_words(model):
@@ -96,7 +100,7 @@ def test_layer_survives_keras_serialization(model, tmp_path):
 
 
 def test_with_subwords_learns_one_vocabulary_from_the_train_split(model):
-    pairs = [(a, b) for a, b in zip(CORPUS[0::2], CORPUS[1::2])]
+    pairs = [(CORPUS[i], CORPUS[i + 1]) for i in (0, 2, 4)] * 20
     data = TranslationData(pairs, pairs[:2], pairs[:2], source="test")
     with_subwords(data, 400)
     assert data.subword_model and data.target_vocab == []
@@ -122,12 +126,18 @@ def test_pipeline_labels_from_a_subword_layer(model):
     "kwargs, message",
     [
         (dict(vocab_size=4), "subword_vocab_size must be an integer >= 300"),
+        (
+            dict(vocab_size=300, texts=[chr(0x4E00 + i) for i in range(80)]),
+            "subword_vocab_size=300 is below the 3",
+        ),
         (dict(vocab_size=400, model_type="char"), "Unknown subword model 'char'"),
     ],
 )
 def test_bad_settings_raise_one_line(kwargs, message):
-    with pytest.raises(DataError, match=message):
-        train_subwords(CORPUS, **kwargs)
+    texts = kwargs.pop("texts", CORPUS)
+    with pytest.raises(DataError, match=message) as error:
+        train_subwords(texts, **kwargs)
+    assert "\n" not in str(error.value)
 
 
 def test_no_text_raises():

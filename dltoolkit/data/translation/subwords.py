@@ -6,10 +6,11 @@ subword vocabulary (:func:`train_subwords`, learned from the training split
 with the `sentencepiece <https://github.com/google/sentencepiece>`_ library)
 keeps the text as written: frequent words are one piece, rare words and names
 are spelled from smaller pieces (characters never seen in training from their
-UTF-8 bytes), and detokenization gives back the exact text, case, spacing and
-punctuation included. :class:`SubwordVectorizer` runs the
-model in the graph with TensorFlow Text's SentencePiece ops, so a model that
-holds it (and its SavedModel) still takes and returns raw strings.
+UTF-8 bytes), and detokenization gives back the text as written, case and
+punctuation included (no Unicode normalization; runs of spaces become one).
+:class:`SubwordVectorizer` runs the model in the graph with TensorFlow
+Text's SentencePiece ops, so a model that holds it (and its SavedModel) still
+takes and returns raw strings.
 
 Ids follow the word vectorizer's convention (:mod:`.core`): 0 padding,
 1 unknown, 2 ``[start]``, 3 ``[end]``, then the pieces.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import keras
 import tensorflow as tf
@@ -49,13 +51,16 @@ def train_subwords(
 
     Args:
         texts: training sentences (both languages for a joint vocabulary).
-        vocab_size: pieces, the four special ids included. A corpus too small
-            for that many pieces gets the largest vocabulary it supports.
+        vocab_size: pieces, the special ids and the 256 byte pieces included;
+            at least one piece per distinct character of ``texts``. A corpus
+            too small for that many pieces gets the largest vocabulary it
+            supports.
         model_type: ``"unigram"`` or ``"bpe"``.
         seed: fixes the sampling SentencePiece does on large corpora.
 
     Raises:
-        DataError: no text, or a bad ``vocab_size`` / ``model_type``.
+        DataError: no text, a bad ``model_type``, or a ``vocab_size`` below
+            the minimum or below what the text's characters need.
     """
     import sentencepiece as spm
 
@@ -72,31 +77,36 @@ def train_subwords(
     if not texts:
         raise DataError("No training text to learn a subword vocabulary from.")
     spm.set_random_generator_seed(seed)
-    size = vocab_size
-    while True:
-        proto = io.BytesIO()
-        try:
-            spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(texts),
-                model_writer=proto,
-                vocab_size=size,
-                model_type=model_type,
-                character_coverage=1.0,
-                byte_fallback=True,
-                pad_id=0,
-                unk_id=1,
-                bos_id=2,
-                eos_id=3,
-                hard_vocab_limit=False,
-                num_threads=1,
-                minloglevel=2,
-            )
-            return proto.getvalue()
-        except RuntimeError as error:
-            # A tiny corpus: "Vocabulary size is smaller than required_chars".
-            if size <= MIN_VOCAB_SIZE or "required_chars" not in str(error):
-                raise DataError(f"Subword training failed: {error}") from None
-            size = max(MIN_VOCAB_SIZE, size // 2)
+    proto = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts),
+            model_writer=proto,
+            vocab_size=vocab_size,
+            model_type=model_type,
+            character_coverage=1.0,
+            byte_fallback=True,
+            # No NFKC: text comes back as written ("…" stays "…").
+            normalization_rule_name="identity",
+            pad_id=0,
+            unk_id=1,
+            bos_id=2,
+            eos_id=3,
+            hard_vocab_limit=False,  # a small corpus: fewer pieces, no error
+            num_threads=1,
+            minloglevel=2,
+        )
+    except RuntimeError as error:
+        # "Vocabulary size is smaller than required_chars. 300 vs 341."
+        needed = re.search(r"required_chars\D*\d+\D+(\d+)", str(error))
+        if needed is None:
+            raise DataError(f"Subword training failed: {error}") from None
+        raise DataError(
+            f"subword_vocab_size={vocab_size} is below the {needed.group(1)} "
+            "pieces this text needs (every distinct character, the 256 byte "
+            "pieces and 4 special ids)."
+        ) from None
+    return proto.getvalue()
 
 
 def _proto_bytes(model) -> bytes:
@@ -105,7 +115,8 @@ def _proto_bytes(model) -> bytes:
     if isinstance(model, str):  # from get_config
         return base64.b64decode(model)
     raise TypeError(
-        f"model must be a serialized SentencePiece model (bytes). Received: {model!r}"
+        "model must be a serialized SentencePiece model (bytes). "
+        f"Received: a {type(model).__name__}"
     )
 
 
