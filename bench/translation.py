@@ -51,13 +51,17 @@ Both peers train in epochs over the shuffled training pairs until the budget
 is spent (checked after every batch), as many epochs as fit; their
 vocabulary building is not counted, as the app's subword training is not.
 Threads are pinned equally (``bench/_harness.py``); the JSON goes to
-``bench/results/translation.json`` or ``--out``. ``--smoke`` writes a tiny
+``bench/results/translation.json`` or ``--out``. ``--ours-from RUN_DIR``
+scores a finished ``real`` run (its split, its ``train_seconds`` as the
+budget, its export) instead of training ours again: the peers' side of a
+run whose own side was measured on an idle machine before. ``--smoke`` writes a tiny
 pairs file itself and runs everything at toy sizes (the ``smoke`` profile).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -136,10 +140,17 @@ def _fit_for(model, train, seconds: float) -> dict:
 # === dltoolkit ===
 
 
-def run_ours(config, profile, run_dir: Path, sources) -> dict:
+def run_ours(config, profile, run_dir: Path, sources, trained=False) -> dict:
+    """Trains ``config`` in ``run_dir`` (or, ``trained``, reads the finished
+    run there); scores its export on ``sources``."""
     from dltoolkit.apps.translation.app import APP
+    from dltoolkit.training.export import load_export
 
-    metrics, wall, serve = _harness.train_through_app(APP, config, profile, run_dir)
+    if trained:
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+        wall, serve = None, load_export(Path(run_dir) / "export")
+    else:
+        metrics, wall, serve = _harness.train_through_app(APP, config, profile, run_dir)
     tf = sys.modules["tensorflow"]
     start = time.perf_counter()
     hyps = []
@@ -150,7 +161,7 @@ def run_ours(config, profile, run_dir: Path, sources) -> dict:
         "hypotheses": hyps,
         "seconds": metrics["train_seconds"],
         "test_seconds": time.perf_counter() - start,
-        "wall_seconds": round(wall, 1),
+        "wall_seconds": None if wall is None else round(wall, 1),
         "epochs": metrics["epochs"],
         "app_bleu": metrics["bleu"],  # the app's own figure, in process
     }
@@ -403,6 +414,29 @@ def run_kerashub_example(train_pairs, sources, seconds: float, smoke=False) -> d
 # === Scoring and main ===
 
 
+def _finished_config(run_dir, data_path, profile):
+    """The config of a finished run, checked against ``--data``/``--profile``:
+    the split is remade from it, so the peers see the run's own split."""
+    from dltoolkit.apps.translation.app import APP
+    from dltoolkit.errors import ConfigError
+    from dltoolkit.training.config import load_config
+
+    run_dir = Path(run_dir)
+    config = load_config(APP.config_cls, run_dir / "config.json")
+    saved = json.loads((run_dir / "config.json").read_text())
+    if not (run_dir / "metrics.json").is_file():
+        raise ConfigError(f"{run_dir} holds no finished run (no metrics.json).")
+    if Path(config.data).resolve() != Path(data_path).resolve():
+        raise ConfigError(
+            f"{run_dir} was trained on {config.data}, not on --data {data_path}."
+        )
+    if saved.get("profile") not in (None, profile):
+        raise ConfigError(
+            f"{run_dir} ran profile {saved.get('profile')}, not {profile}."
+        )
+    return config
+
+
 def _nopunct(texts):
     table = str.maketrans("", "", _STRIP + "¡")
     return [" ".join(t.lower().translate(table).split()) for t in texts]
@@ -436,6 +470,13 @@ def main(argv=None) -> int:
         help="the peers' training seconds (default: ours' train_seconds)",
     )
     parser.add_argument(
+        "--ours-from",
+        default=None,
+        metavar="RUN_DIR",
+        help="score this finished run of the app (its config, split, "
+        "train_seconds and export) instead of training ours again",
+    )
+    parser.add_argument(
         "--peers",
         default="keras,kerashub",
         help="comma-separated: keras, kerashub (default both)",
@@ -457,7 +498,10 @@ def main(argv=None) -> int:
         data_path = args.data or str(write_smoke_pairs(scratch / "pairs.txt"))
         overrides = [f"data={data_path}", *args.overrides]
         try:
-            config = APP.resolve(profile, overrides)
+            if args.ours_from:
+                config = _finished_config(args.ours_from, data_path, profile)
+            else:
+                config = APP.resolve(profile, overrides)
             data = APP.load_data(config)
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -470,7 +514,11 @@ def main(argv=None) -> int:
         rows = {}
         run_dir = Path(args.run_dir) if args.run_dir else scratch / "run"
         ours_name = f"dltoolkit {profile}"
-        rows[ours_name] = run_ours(config, profile, run_dir, sources)
+        if args.ours_from:
+            run_dir = Path(args.ours_from)
+        rows[ours_name] = run_ours(
+            config, profile, run_dir, sources, trained=bool(args.ours_from)
+        )
         budget = args.budget or rows[ours_name]["seconds"]
         if args.smoke:
             budget = min(budget, SMOKE_BUDGET)
@@ -530,6 +578,7 @@ def main(argv=None) -> int:
             "split": {**data.sizes, "how": data.splits, "seed": config.seed},
             "profile": profile,
             "overrides": args.overrides,
+            "ours_from": bool(args.ours_from),
             "budget_seconds": round(budget, 1),
             "best_peer": best_name,
             "ours_over_best_peer_bleu": None if ratio is None else round(ratio, 3),

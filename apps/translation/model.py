@@ -124,8 +124,8 @@ def build_translator(config, data) -> keras.Model:
     The target sentence is vectorized inside the model and shifted right
     behind ``[start]`` (teacher forcing); the labels are the same words
     followed by ``[end]`` (:func:`dltoolkit.data.translation.target_labels`).
-    seq2seq models take each batch padded to its longest sentence (cut at the
-    maximum lengths); transformers take the maximum lengths.
+    Batches are padded to their longest sentence (cut at the maximum lengths),
+    but for word-vocabulary transformers, which take the maximum lengths.
     """
     max_source, max_target = config.max_source_length, config.max_target_length
     source = keras.Input(shape=(), dtype="string", name="source")
@@ -195,10 +195,11 @@ def make_translate(model, config, *, beam_width: int, english: bool):
         ``translation`` (B,) strings, ``unknown_words`` (B,) int32 (source
         words outside the vocabulary, read as ``[UNK]``) and ``truncated`` (B,)
         bool (the source had more tokens than the model reads; the rest was
-        dropped). A source with no word of the vocabulary (empty, blank, or
-        unknown words only) gives an empty translation. With subwords, a word
-        is unknown when the training sources never had it; it is still read,
-        spelled in pieces, and names and numbers usually come out copied.
+        dropped). With word vocabularies, a source with no word of the
+        vocabulary (empty, blank, or unknown words only) gives an empty
+        translation. With subwords only an empty or blank source does; a word
+        is unknown when the training sources never had it, and it is still
+        read, spelled in pieces (names and numbers usually come out copied).
     """
     source_vec = model.get_layer("source_vectorizer")
     target_vec = model.get_layer("target_vectorizer")

@@ -125,3 +125,26 @@ def test_bad_subword_settings_exit_with_one_line(overrides, message, tmp_path, c
     from app_helpers import train_error
 
     assert message in train_error(APP, tmp_path / "run", capsys, overrides)
+
+
+def test_transformer_on_subwords_trains_and_exports(tmp_path):
+    """The real profile's path: a variable-length transformer on subwords."""
+    data = _pairs_file(tmp_path / "pairs.txt", count=300)
+    overrides = [
+        f"data={data}",
+        "num_pairs=0",
+        "tokenizer=subwords",
+        "subword_vocab_size=300",
+        "model=transformer",
+        "num_layers=1",
+        "num_heads=2",
+        "epochs=1",
+    ]
+    config = APP.resolve("smoke", overrides)
+    metrics = APP.train(config, tmp_path / "run", profile="smoke", verbose=0)
+    assert metrics["test_examples"] > 0
+    assert (tmp_path / "run" / "attention.png").is_file()
+    export = tf.saved_model.load(str(tmp_path / "run" / "export"))
+    out = export.signatures["greedy"](sentences=tf.constant(["", "Blicket eats."]))
+    assert out["translation"].numpy()[0] == b""
+    assert out["unknown_words"].numpy().tolist() == [0, 1]

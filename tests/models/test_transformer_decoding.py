@@ -166,3 +166,30 @@ def test_trained_transformer_decodes_reversal():
     )
     assert np.mean(np.all(greedy[:, 1:].numpy() == target, axis=1)) > 0.9
     assert np.mean(np.all(beams[:, 0, 1:].numpy() == target, axis=1)) > 0.9
+
+
+def test_variable_length_transformer_equals_the_fixed_one():
+    """input_shape=(None,): the same weights read batches of any length, and
+    greedy decoding gives what the fixed-length model gives."""
+    fixed = get_builder("transformer")((SEQ,), VOCAB, **TINY)
+    free = get_builder("transformer")((None,), VOCAB, **TINY)
+    free.set_weights(fixed.get_weights())
+    source = np.array([[3, 4, 5, 6, 0, 0], [7, 8, 9, 10, 2, 0]], "int32")
+    target = np.array([[START, 5, 6, 0, 0, 0]] * 2, "int32")
+    np.testing.assert_allclose(
+        free([source[:, :5], target[:, :3]]),
+        fixed([source, target])[:, :3],
+        atol=1e-5,
+    )
+
+    def greedy(model):
+        step, state = transformer_step_fn(model, tf.constant(source))
+        start = tf.fill([2, 1], START)
+        return greedy_search(step, start, max_length=SEQ + 1, end_id=None, state=state)
+
+    np.testing.assert_array_equal(greedy(free), greedy(fixed))
+
+
+def test_variable_length_transformer_takes_no_target_length():
+    with pytest.raises(ValueError, match="target_length must be None"):
+        get_builder("transformer")((None,), VOCAB, target_length=5, **TINY)
