@@ -198,6 +198,7 @@ def translation(figures: dict, part=None, only=()) -> str:
             f"{row['bleu']:.2f}",
             f"{row['chrf']:.1f}",
             f"{row['bleu_lowercase']:.2f}",
+            f"{row['bleu_lowercase_nopunct']:.2f}",
             f"{row['seconds']:.0f}",
         ]
         for name, row in figures["rows"].items()
@@ -206,13 +207,29 @@ def translation(figures: dict, part=None, only=()) -> str:
     split = figures["split"]
     ratio = figures["ours_over_best_peer_bleu"]
     shown = f"{ratio:.2f}x" if ratio is not None else "n/a (the peer scored 0)"
+    plain = figures.get("ours_over_best_peer_bleu_lowercase_nopunct")
     return (
         f"{figures['data']}, split by English sentence (seed {split['seed']}): "
         f"{split['train']:,} train / {split['val']:,} validation / "
         f"{split['test']:,} test pairs; the peers' budget "
         f"{figures['budget_seconds']:.0f} s.\n\n"
-        + _table(["contender", "BLEU", "chrF", "BLEU lowercased", "train s"], rows)
-        + f"\n\nBLEU ours / the best peer ({figures['best_peer']}): {shown}."
+        + _table(
+            [
+                "contender",
+                "BLEU",
+                "chrF",
+                "BLEU lowercased",
+                "BLEU lowercased, no punctuation",
+                "train s",
+            ],
+            rows,
+        )
+        + f"\n\nBLEU ours / the best peer ({figures['best_peer']}): {shown}"
+        + (
+            f"; with case and punctuation ignored on both sides: {plain:.2f}x."
+            if plain is not None
+            else "."
+        )
     )
 
 
