@@ -15,3 +15,21 @@ def train_error(app, run_dir, capsys, overrides) -> str:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
     return err
+
+
+def run_fresh_process(script: str, cwd) -> None:
+    """Runs ``script`` in a new Python process in ``cwd``; asserts it exits 0."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -4,14 +4,12 @@ import csv
 import json
 import math
 import os
-import subprocess
-import sys
 import textwrap
 
 import keras_tuner as kt
 import pytest
 import tensorflow as tf
-from app_helpers import train_error
+from app_helpers import run_fresh_process, train_error
 
 from dltoolkit.apps.translation.app import APP
 from dltoolkit.training.app import main
@@ -100,16 +98,7 @@ def test_export_in_fresh_process_equals_in_process_decode(run, tmp_path):
         json.dump(out, open("out.json", "w"))
         """
     )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_fresh_process(script, tmp_path)
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["serving_default"] == [r["beam"] for r in rows]
     assert out["greedy"] == [r["greedy"] for r in rows]

@@ -1,14 +1,12 @@
 """The translation app with subwords: cased text, names and rare words, export."""
 
 import json
-import os
 import random
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import tensorflow as tf
+from app_helpers import run_fresh_process
 
 from dltoolkit.apps.translation.app import APP
 from dltoolkit.data.translation import SubwordVectorizer
@@ -84,16 +82,7 @@ def test_export_loads_without_dltoolkit(run, tmp_path):
         json.dump(out["translation"].numpy()[0].decode(), open("out.json", "w"))
         """
     )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_fresh_process(script, tmp_path)
     assert json.loads((tmp_path / "out.json").read_text()) == "Alice come."
 
 
