@@ -437,6 +437,44 @@ def _finished_config(run_dir, data_path, profile):
     return config
 
 
+PEER_NAMES = {"keras": "Keras seq2seq Transformer", "kerashub": "KerasHub seq2seq"}
+
+
+def _earlier_results(path):
+    """The earlier results file for ``--add-to``, or None after a message."""
+    try:
+        earlier = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        print(f"error: --add-to {path}: {err}", file=sys.stderr)
+        return None
+    missing = {"rows", "split", "profile", "budget_seconds", "samples"} - set(earlier)
+    if missing:
+        print(
+            f"error: --add-to {path} is not a translation bench result "
+            f"(no {', '.join(sorted(missing))})",
+            file=sys.stderr,
+        )
+        return None
+    return earlier
+
+
+def _check_same_split(earlier, profile, data, config):
+    """Rows are comparable only on one split: same profile, sizes and seed."""
+    from dltoolkit.errors import ConfigError
+
+    if earlier["profile"] != profile:
+        raise ConfigError(
+            f"the --add-to results ran profile {earlier['profile']}, not {profile}."
+        )
+    now = {**data.sizes, "seed": config.seed}
+    before = {k: earlier["split"].get(k) for k in now}
+    if before != now:
+        raise ConfigError(
+            f"the --add-to results were measured on another split: {before}, "
+            f"this data gives {now}."
+        )
+
+
 def _nopunct(texts):
     table = str.maketrans("", "", _STRIP + "¡")
     return [" ".join(t.lower().translate(table).split()) for t in texts]
@@ -477,6 +515,14 @@ def main(argv=None) -> int:
         "train_seconds and export) instead of training ours again",
     )
     parser.add_argument(
+        "--add-to",
+        default=None,
+        metavar="RESULTS_JSON",
+        help="keep the rows of this earlier results file of the same profile "
+        "and split (ours included, and its budget unless --budget is given) "
+        "and train only --peers beside them",
+    )
+    parser.add_argument(
         "--peers",
         default="keras,kerashub",
         help="comma-separated: keras, kerashub (default both)",
@@ -485,6 +531,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.data is None and not args.smoke:
         parser.error("--data PATH (a pairs file) is required")
+    if args.add_to and args.ours_from:
+        parser.error("--add-to and --ours-from exclude each other")
+    earlier = _earlier_results(args.add_to) if args.add_to else None
+    if args.add_to and earlier is None:
+        return 2
     profile = _harness.profile(args)
     run = _harness.Run("translation", args)
     tf = run.tensorflow()
@@ -503,6 +554,8 @@ def main(argv=None) -> int:
             else:
                 config = APP.resolve(profile, overrides)
             data = APP.load_data(config)
+            if earlier is not None:
+                _check_same_split(earlier, profile, data, config)
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
@@ -514,37 +567,50 @@ def main(argv=None) -> int:
         rows = {}
         run_dir = Path(args.run_dir) if args.run_dir else scratch / "run"
         ours_name = f"dltoolkit {profile}"
-        if args.ours_from:
-            run_dir = Path(args.ours_from)
-        rows[ours_name] = run_ours(
-            config, profile, run_dir, sources, trained=bool(args.ours_from)
-        )
-        budget = args.budget or rows[ours_name]["seconds"]
-        if args.smoke:
-            budget = min(budget, SMOKE_BUDGET)
         peers = [p.strip() for p in args.peers.split(",") if p.strip()]
-        unknown = set(peers) - {"keras", "kerashub"}
+        unknown = set(peers) - set(PEER_NAMES)
         if unknown or not peers:
             print(f"error: unknown peers {sorted(unknown)}", file=sys.stderr)
             return 2
+        if earlier is not None:
+            # The earlier rows stay as scored; the peers asked for are new.
+            retrained = {PEER_NAMES[p] for p in peers}
+            rows = {k: v for k, v in earlier["rows"].items() if k not in retrained}
+            budget = args.budget or earlier["budget_seconds"]
+            print(f"[bench] kept from {args.add_to}: {', '.join(rows)}")
+        else:
+            if args.ours_from:
+                run_dir = Path(args.ours_from)
+            rows[ours_name] = run_ours(
+                config, profile, run_dir, sources, trained=bool(args.ours_from)
+            )
+            budget = args.budget or rows[ours_name]["seconds"]
+        if args.smoke:
+            budget = min(budget, SMOKE_BUDGET)
         if "keras" in peers:
             print(f"[bench] Keras example: {budget:.0f} s", flush=True)
-            rows["Keras seq2seq Transformer"] = run_keras_example(
+            rows[PEER_NAMES["keras"]] = run_keras_example(
                 data.train, sources, budget, args.smoke
             )
         if "kerashub" in peers:
             print(f"[bench] KerasHub example: {budget:.0f} s", flush=True)
-            rows["KerasHub seq2seq"] = run_kerashub_example(
+            rows[PEER_NAMES["kerashub"]] = run_kerashub_example(
                 data.train, sources, budget, args.smoke
             )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     samples = {}
+    if earlier is not None:
+        samples = {k: v for k, v in earlier["samples"].items() if k in rows}
     for row_name, row in rows.items():
+        if "hypotheses" not in row:  # kept from --add-to, scored there
+            continue
         hyps = row.pop("hypotheses")
         row.update(score(hyps, refs))
         samples[row_name] = hyps[:8]
+    samples.pop("source", None)
+    samples.pop("reference", None)
     peers_rows = {k: v for k, v in rows.items() if k != ours_name}
     best_name = max(peers_rows, key=lambda k: peers_rows[k]["bleu"])
     best = peers_rows[best_name]
@@ -579,6 +645,14 @@ def main(argv=None) -> int:
             "profile": profile,
             "overrides": args.overrides,
             "ours_from": bool(args.ours_from),
+            "kept_from_earlier": None
+            if earlier is None
+            else {
+                "rows": [k for k in earlier["rows"] if k in rows],
+                "date_utc": earlier.get("date_utc"),
+                "git": (earlier.get("machine") or {}).get("git"),
+                "load": earlier.get("load"),
+            },
             "budget_seconds": round(budget, 1),
             "best_peer": best_name,
             "ours_over_best_peer_bleu": None if ratio is None else round(ratio, 3),

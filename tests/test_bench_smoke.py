@@ -226,7 +226,15 @@ def test_captioning_bench_scores_ours_the_example_and_the_floor(tmp_path):
 
 
 def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
-    stdout, figures = _bench("translation", tmp_path)
+    # Ours and the Keras recipe first; then --add-to keeps those rows and
+    # trains the KerasHub recipe beside them, on the same split and budget.
+    _, first = _bench("translation", tmp_path, "--peers", "keras")
+    assert set(first["rows"]) == {"dltoolkit smoke", "Keras seq2seq Transformer"}
+    earlier = tmp_path / "first.json"
+    earlier.write_text(json.dumps(first))
+    stdout, figures = _bench(
+        "translation", tmp_path, "--add-to", str(earlier), "--peers", "kerashub"
+    )
     assert figures["profile"] == "smoke"
     rows = figures["rows"]
     assert set(rows) == {
@@ -234,6 +242,11 @@ def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
         "Keras seq2seq Transformer",
         "KerasHub seq2seq",
     }
+    for name in ("dltoolkit smoke", "Keras seq2seq Transformer"):
+        assert rows[name] == first["rows"][name]
+        assert figures["samples"][name] == first["samples"][name]
+    assert figures["kept_from_earlier"]["rows"] == list(first["rows"])
+    assert figures["kept_from_earlier"]["date_utc"] == first["date_utc"]
     for name, row in rows.items():
         assert 0.0 <= row["bleu"] <= 100.0 and 0.0 <= row["chrf"] <= 100.0, name
         assert row["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
@@ -241,8 +254,10 @@ def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
     # Both peers train for ours' seconds (at most the smoke cap): they stop at
     # the first batch past the budget, having taken at least one step.
     budget = figures["budget_seconds"]
-    assert budget == pytest.approx(
-        min(rows["dltoolkit smoke"]["seconds"], 4.0), abs=0.1
+    assert (
+        budget
+        == first["budget_seconds"]
+        == pytest.approx(min(rows["dltoolkit smoke"]["seconds"], 4.0), abs=0.1)
     )
     for name in ("Keras seq2seq Transformer", "KerasHub seq2seq"):
         assert rows[name]["steps"] >= 1
@@ -251,3 +266,39 @@ def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
     expected = rows["dltoolkit smoke"]["bleu"] / best if best else None
     assert figures["ours_over_best_peer_bleu"] == pytest.approx(expected, abs=1e-3)
     assert len(figures["samples"]["reference"]) == len(figures["samples"]["source"])
+
+
+def test_translation_bench_add_to_refuses_another_split(tmp_path):
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(
+        json.dumps(
+            {
+                "rows": {},
+                "samples": {},
+                "profile": "smoke",
+                "budget_seconds": 4.0,
+                "split": {"train": 1, "val": 1, "test": 1, "seed": 0},
+            }
+        )
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/translation.py",
+            "--smoke",
+            "--add-to",
+            str(earlier),
+            "--peers",
+            "kerashub",
+            "--out",
+            str(tmp_path / "o.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "measured on another split" in done.stderr
+    assert not (tmp_path / "o.json").exists()
