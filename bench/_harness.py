@@ -304,7 +304,7 @@ class Run:
         payload = {
             **results,
             "benchmark": self.name,
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *_shown(sys.argv[1:])]),
+            "command": " ".join(_shown(sys.argv)),
             "date_utc": self.started.isoformat(timespec="seconds"),
             "seconds_total": round(
                 (
@@ -333,16 +333,22 @@ class Run:
 
 
 def _shown(argv: list[str]) -> list[str]:
-    """The command line as recorded: a ``--data`` path becomes ``DATA/NAME``
-    (its last part), so no results file names a directory of this machine."""
-    out, after_data = [], False
-    for item in argv:
+    """The command line as recorded, naming no directory of this machine: the
+    script as ``bench/NAME.py``, a ``--data`` path as ``DATA/NAME`` and any
+    other absolute path as ``.../NAME`` (their last parts)."""
+    out, after_data = [f"bench/{Path(argv[0]).name}"], False
+    for item in argv[1:]:
+        option, eq, value = item.partition("=")
         if after_data:
             item, after_data = f"DATA/{Path(item).name}", False
         elif item == "--data":
             after_data = True
-        elif item.startswith("--data="):
-            item = f"--data=DATA/{Path(item.split('=', 1)[1]).name}"
+        elif eq and option == "--data":
+            item = f"--data=DATA/{Path(value).name}"
+        elif eq and option.startswith("--") and value.startswith("/"):
+            item = f"{option}=.../{Path(value).name}"
+        elif item.startswith("/"):
+            item = f".../{Path(item).name}"
         out.append(item)
     return out
 

@@ -62,6 +62,10 @@ def _check_description(name, figures):
     load = figures["load"]
     assert load["one_minute_before"] >= 0 and load["cpus"] >= 1
     assert "T" in figures["date_utc"]
+    # The command names no directory of this machine (--out is a tmp path).
+    command = figures["command"]
+    assert command.startswith(f"bench/{name}.py --smoke --out .../{name}.json")
+    assert " /" not in command and "=/" not in command
 
 
 def test_busy_machine_is_refused_unless_forced(tmp_path):
