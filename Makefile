@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# The suite runs in this many processes (pytest-xdist), each test file in one.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint format clean
 
@@ -17,7 +19,7 @@ demo: $(STAMP)
 	$(PY) -m apps.demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

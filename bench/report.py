@@ -230,7 +230,22 @@ def translation(figures: dict, part=None, only=()) -> str:
             if plain is not None
             else "."
         )
+        + _kept(figures.get("kept_from_earlier"))
     )
+
+
+def _kept(kept) -> str:
+    """Where rows kept from an earlier results file (``--add-to``) ran."""
+    if not kept:
+        return ""
+    machine, load = kept.get("machine") or {}, kept.get("load") or {}
+    where = (
+        f"{machine.get('cpu_model')}, {machine.get('usable_cpus')} CPUs, "
+        f"1-minute load {load.get('one_minute_before')} before / "
+        f"{load.get('one_minute_after')} after, {str(kept.get('date_utc'))[:10]}"
+    )
+    other = "" if kept.get("same_machine", True) else " (ANOTHER CPU than the rest)"
+    return f"\n\nKept from an earlier run: {', '.join(kept['rows'])}: {where}{other}."
 
 
 RENDER = {

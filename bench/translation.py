@@ -475,6 +475,26 @@ def _check_same_split(earlier, profile, data, config):
         )
 
 
+def _check_same_machine(earlier, force: bool) -> bool:
+    """Equal seconds are equal work only on one kind of CPU: another CPU model
+    or core count is refused unless ``--force`` (then recorded as such)."""
+    from dltoolkit.errors import ConfigError
+
+    keys = ("cpu_model", "usable_cpus")
+    before = {k: (earlier.get("machine") or {}).get(k) for k in keys}
+    now = {k: _harness.machine()[k] for k in keys}
+    if before == now:
+        return True
+    if not force:
+        raise ConfigError(
+            f"the --add-to results were measured on another machine ({before}; "
+            f"this one is {now}): equal seconds would not be equal work. "
+            "--force to add the rows anyway (the JSON records it)."
+        )
+    print(f"[bench] WARNING: the kept rows ran on {before}, this run on {now}")
+    return False
+
+
 def _nopunct(texts):
     table = str.maketrans("", "", _STRIP + "¡")
     return [" ".join(t.lower().translate(table).split()) for t in texts]
@@ -518,8 +538,8 @@ def main(argv=None) -> int:
         "--add-to",
         default=None,
         metavar="RESULTS_JSON",
-        help="keep the rows of this earlier results file of the same profile "
-        "and split (ours included, and its budget unless --budget is given) "
+        help="keep the rows of this earlier results file of the same profile, "
+        "split and CPU (ours included, and its budget unless --budget is given) "
         "and train only --peers beside them",
     )
     parser.add_argument(
@@ -548,6 +568,7 @@ def main(argv=None) -> int:
     try:
         data_path = args.data or str(write_smoke_pairs(scratch / "pairs.txt"))
         overrides = [f"data={data_path}", *args.overrides]
+        same_machine = True
         try:
             if args.ours_from:
                 config = _finished_config(args.ours_from, data_path, profile)
@@ -556,6 +577,7 @@ def main(argv=None) -> int:
             data = APP.load_data(config)
             if earlier is not None:
                 _check_same_split(earlier, profile, data, config)
+                same_machine = _check_same_machine(earlier, args.force)
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
@@ -652,6 +674,8 @@ def main(argv=None) -> int:
                 "date_utc": earlier.get("date_utc"),
                 "git": (earlier.get("machine") or {}).get("git"),
                 "load": earlier.get("load"),
+                "machine": earlier.get("machine"),
+                "same_machine": same_machine,
             },
             "budget_seconds": round(budget, 1),
             "best_peer": best_name,

@@ -14,12 +14,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _bench(name, tmp_path, *args):
-    """Runs ``bench/NAME.py --smoke --out FILE ARGS``; returns (stdout, JSON)."""
-    out = tmp_path / f"{name}.json"
+def _bench_process(name, tmp_path, *args):
+    """Runs ``bench/NAME.py --smoke --out TMP/NAME.json ARGS``; its process."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, f"bench/{name}.py", "--smoke", "--out", str(out), *args],
+    return subprocess.run(
+        [
+            sys.executable,
+            f"bench/{name}.py",
+            "--smoke",
+            "--out",
+            str(tmp_path / f"{name}.json"),
+            *args,
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -27,6 +33,12 @@ def _bench(name, tmp_path, *args):
         timeout=300,
         check=False,
     )
+
+
+def _bench(name, tmp_path, *args):
+    """Runs ``bench/NAME.py --smoke --out FILE ARGS``; returns (stdout, JSON)."""
+    out = tmp_path / f"{name}.json"
+    done = _bench_process(name, tmp_path, *args)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
     figures = json.loads(out.read_text())
     _check_description(name, figures)
@@ -235,6 +247,11 @@ def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
     _, first = _bench("translation", tmp_path, "--peers", "keras")
     assert set(first["rows"]) == {"dltoolkit smoke", "Keras seq2seq Transformer"}
     earlier = tmp_path / "first.json"
+    # Rows of another CPU are refused: equal seconds would not be equal work.
+    other = {**first, "machine": {**first["machine"], "cpu_model": "Other CPU"}}
+    earlier.write_text(json.dumps(other))
+    refused = _bench_process("translation", tmp_path, "--add-to", str(earlier))
+    assert refused.returncode == 2 and "another machine" in refused.stderr
     earlier.write_text(json.dumps(first))
     stdout, figures = _bench(
         "translation", tmp_path, "--add-to", str(earlier), "--peers", "kerashub"
@@ -251,6 +268,10 @@ def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
         assert figures["samples"][name] == first["samples"][name]
     assert figures["kept_from_earlier"]["rows"] == list(first["rows"])
     assert figures["kept_from_earlier"]["date_utc"] == first["date_utc"]
+    assert figures["kept_from_earlier"]["same_machine"] is True
+    table = _report().render(tmp_path / "translation.json")
+    assert "Kept from an earlier run: dltoolkit smoke, Keras seq2seq " in table
+    assert "ANOTHER CPU" not in table
     for name, row in rows.items():
         assert 0.0 <= row["bleu"] <= 100.0 and 0.0 <= row["chrf"] <= 100.0, name
         assert row["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
@@ -285,24 +306,7 @@ def test_translation_bench_add_to_refuses_another_split(tmp_path):
             }
         )
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "bench/translation.py",
-            "--smoke",
-            "--add-to",
-            str(earlier),
-            "--peers",
-            "kerashub",
-            "--out",
-            str(tmp_path / "o.json"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    done = _bench_process("translation", tmp_path, "--add-to", str(earlier))
     assert done.returncode == 2
     assert "measured on another split" in done.stderr
-    assert not (tmp_path / "o.json").exists()
+    assert not (tmp_path / "translation.json").exists()

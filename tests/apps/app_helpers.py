@@ -17,8 +17,9 @@ def train_error(app, run_dir, capsys, overrides) -> str:
     return err
 
 
-def run_fresh_process(script: str, cwd) -> None:
-    """Runs ``script`` in a new Python process in ``cwd``; asserts it exits 0."""
+def run_fresh_process(script: str, cwd) -> str:
+    """Runs ``script`` in a new Python process in ``cwd``; asserts it exits 0
+    and returns its standard output."""
     import os
     import subprocess
     import sys
@@ -33,3 +34,4 @@ def run_fresh_process(script: str, cwd) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

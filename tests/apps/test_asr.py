@@ -4,8 +4,6 @@ import csv
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import jiwer
@@ -13,6 +11,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 import tensorflow as tf
+from app_helpers import run_fresh_process
 from scipy.io import wavfile
 
 from dltoolkit.apps.asr.app import APP
@@ -125,16 +124,7 @@ def test_export_in_fresh_process_equals_in_process(run, tmp_path):
         json.dump(out, open("out.json", "w"))
         """
     )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_fresh_process(script, tmp_path)
     out = json.loads((tmp_path / "out.json").read_text())
     rec = APP.recognizer(load_trained_model(run_dir), config, data)
     expected = [

@@ -2,16 +2,13 @@
 in a fresh process, predict, evaluate, resume, tuning, bad input."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras_tuner as kt
 import numpy as np
 import pytest
 import tensorflow as tf
-from app_helpers import train_error
+from app_helpers import run_fresh_process, train_error
 from PIL import Image
 
 from dltoolkit.apps.autoencode.app import APP, VARIANTS
@@ -118,16 +115,7 @@ def test_export_denoises_in_a_fresh_process(ae_run, tmp_path):
         assert (decoded == out["denoised"][0].numpy()).all()
         """
     )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_fresh_process(script, tmp_path)
     exported = np.load(tmp_path / "out.npy")
     assert exported.shape == (3, 8, 8, 1)
     model = load_trained_model(run_dir)

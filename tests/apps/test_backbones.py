@@ -2,8 +2,6 @@
 frozen transfer, fine-tuning across a resume, exports that reload without
 dltoolkit, and one-line errors."""
 
-import os
-import subprocess
 import sys
 import textwrap
 import warnings
@@ -18,7 +16,7 @@ from dltoolkit.apps.classify.app import APP as CLASSIFY_APP
 from dltoolkit.layers import ImagePreprocessing
 from dltoolkit.models.backbones import preprocessing_mode
 from dltoolkit.training.runner import load_trained_model
-from tests.apps.app_helpers import train_error
+from tests.apps.app_helpers import run_fresh_process, train_error
 
 SPEC = "keras:MobileNetV2(alpha=0.35)"  # the smallest application at 32x32
 SHAPE = (32, 32, 3)
@@ -61,18 +59,7 @@ def _png(array) -> bytes:
 
 def _run_without_dltoolkit(script: str, cwd) -> str:
     """Runs ``script`` in a fresh Python that must not import dltoolkit."""
-    script += '\nassert "dltoolkit" not in sys.modules\n'
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    return run_fresh_process(script + '\nassert "dltoolkit" not in sys.modules\n', cwd)
 
 
 @pytest.mark.parametrize(

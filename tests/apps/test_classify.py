@@ -1,14 +1,12 @@
 """The template app: contract files, export parity, predict, evaluate, errors."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from app_helpers import run_fresh_process
 from PIL import Image
 
 from dltoolkit.apps.classify.app import APP
@@ -69,16 +67,7 @@ def test_export_matches_model_in_fresh_process(classify_run, tmp_path):
         print("\\n".join(s.decode() for s in out["label"].numpy()))
         """
     )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    stdout = run_fresh_process(script, tmp_path)
     exported = np.load(tmp_path / "probs.npy")
     model = load_trained_model(run_dir)
     inputs = np.stack(
@@ -87,7 +76,7 @@ def test_export_matches_model_in_fresh_process(classify_run, tmp_path):
     expected = model.predict(inputs, verbose=0)
     assert exported.shape == (4, 10)
     assert np.max(np.abs(exported - expected)) <= 1e-5
-    labels = done.stdout.split()
+    labels = stdout.split()
     assert labels == [str(i) for i in expected.argmax(axis=1)]
 
 

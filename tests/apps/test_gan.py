@@ -1,9 +1,6 @@
 """The GAN app: contract files, judge metrics, seed export, resume, bad input."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -12,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from app_helpers import run_fresh_process
 from PIL import Image
 
 from dltoolkit.apps.gan.app import APP
@@ -116,16 +114,7 @@ def test_export_gives_the_same_images_for_a_seed_in_a_fresh_process(gan_run, tmp
         np.savez({str(out)!r}, a=a, b=b, c=c, decoded=decoded)
         """
     )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_fresh_process(script, tmp_path)
     arrays = np.load(out)
     a = arrays["a"]
     assert a.dtype == np.uint8 and a.shape == (4, 16, 16, 1)

@@ -12,7 +12,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 import tensorflow as tf
-from app_helpers import train_error
+from app_helpers import run_fresh_process, train_error
 
 from dltoolkit.apps.sentiment.app import APP
 from dltoolkit.apps.sentiment.models import MODELS, build_sentiment_model
@@ -94,16 +94,8 @@ def _export_in_fresh_process(export_dir, texts, out_dir):
         print("\\n".join(s.decode() for s in out["label"].numpy()))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        cwd=out_dir,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return np.load(out_dir / "p.npy"), done.stdout.split()
+    stdout = run_fresh_process(script, out_dir)
+    return np.load(out_dir / "p.npy"), stdout.split()
 
 
 def test_export_matches_model_in_fresh_process(sentiment_run, tmp_path):

@@ -3,15 +3,12 @@ and the n-gram baselines against scikit-learn."""
 
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from app_helpers import train_error
+from app_helpers import run_fresh_process, train_error
 
 from dltoolkit.apps.sentiment.app import APP
 from dltoolkit.apps.sentiment.evaluation import ngram_baselines
@@ -116,15 +113,7 @@ def test_export_takes_raw_strings_and_matches_the_model(nblr_run, tmp_path):
         np.save({str(tmp_path / "p.npy")!r}, out["probabilities"].numpy())
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_fresh_process(script, tmp_path)
     exported = np.load(tmp_path / "p.npy")
     expected = load_trained_model(run_dir).predict(tf.constant(TEXTS), verbose=0)
     assert exported.shape == (len(TEXTS), 2) and np.all(np.isfinite(exported))
