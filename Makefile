@@ -4,8 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-# The suite runs in this many processes (pytest-xdist), each test file in one.
-TEST_WORKERS ?= 2
+# TEST_WORKERS=N runs the suite in N processes (pytest-xdist, a test file to a
+# process); the default 0 runs it in this one (see README: Development).
+TEST_WORKERS ?= 0
 
 .PHONY: demo test lint format clean
 

@@ -332,25 +332,36 @@ class Run:
         return out
 
 
-def _shown(argv: list[str]) -> list[str]:
-    """The command line as recorded, naming no directory of this machine: the
-    script as ``bench/NAME.py``, a ``--data`` path as ``DATA/NAME`` and any
-    other absolute path as ``.../NAME`` (their last parts)."""
-    out, after_data = [f"bench/{Path(argv[0]).name}"], False
-    for item in argv[1:]:
-        option, eq, value = item.partition("=")
+def _path_like(value: str) -> bool:
+    return value.startswith(("/", "~", "./", "../")) or value in (".", "..")
+
+
+def shown(items: list[str]) -> list[str]:
+    """Command-line items as recorded, naming no directory of this machine:
+    a ``--data`` path or ``data=`` setting as ``DATA/NAME``, any other path
+    (absolute, ``~``, ``./`` or ``../``), alone or as ``KEY=PATH``, as
+    ``.../NAME`` (their last parts)."""
+    out, after_data = [], False
+    for item in items:
+        key, eq, value = item.partition("=")
         if after_data:
             item, after_data = f"DATA/{Path(item).name}", False
         elif item == "--data":
             after_data = True
-        elif eq and option == "--data":
-            item = f"--data=DATA/{Path(value).name}"
-        elif eq and option.startswith("--") and value.startswith("/"):
-            item = f"{option}=.../{Path(value).name}"
-        elif item.startswith("/"):
+        elif eq and key.lstrip("-") == "data":
+            item = f"{key}=DATA/{Path(value).name}"
+        elif eq and _path_like(value):
+            item = f"{key}=.../{Path(value).name}"
+        elif _path_like(item):
             item = f".../{Path(item).name}"
         out.append(item)
     return out
+
+
+def _shown(argv: list[str]) -> list[str]:
+    """The command line as recorded: the script as ``bench/NAME.py``, then
+    :func:`shown`."""
+    return [f"bench/{Path(argv[0]).name}", *shown(argv[1:])]
 
 
 def timed(fn):

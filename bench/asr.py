@@ -401,7 +401,7 @@ def main(argv=None) -> int:
             "data": f"FSDD folder {Path(data_path).name}",
             "split": {"name": args.split, **corpus.sizes, "held_out": held_out},
             "profile": profile,
-            "overrides": args.overrides,
+            "overrides": _harness.shown(args.overrides),
             "digits": digits,
             "best_peer": best_name,
             "best_peer_accuracy": best["accuracy"],

@@ -482,7 +482,7 @@ def main(argv=None) -> int:
             "data": f"Flickr8k-layout folder {Path(data_path).name}",
             "split": {**data.sizes, "seed": config.seed},
             "profile": args.profile,
-            "overrides": args.overrides,
+            "overrides": _harness.shown(args.overrides),
             "budget_seconds": budget,
             "example_settings": sizes,
             "example_backbone_weights": args.backbone_weights or "none (random)",

@@ -355,7 +355,7 @@ def main(argv=None) -> int:
             "data": f"aclImdb folder {Path(data_path).name}",
             "split": {**data.sizes, "seed": config.seed},
             "profile": args.profile,
-            "overrides": args.overrides,
+            "overrides": _harness.shown(args.overrides),
             "budget_seconds": args.budget,
             "best_peer_accuracy": best_peer,
             "rows": rows,

@@ -246,7 +246,7 @@ def main(argv=None) -> int:
             "repeats": args.repeats,
             "cached_batches": args.cached_batches,
             "modes": args.modes,
-            "overrides": args.overrides,
+            "overrides": _harness.shown(args.overrides),
             "results": results,
             "skipped": skipped,
         }

@@ -458,41 +458,80 @@ def _earlier_results(path):
     return earlier
 
 
-def _check_same_split(earlier, profile, data, config):
-    """Rows are comparable only on one split: same profile, sizes and seed."""
+_ROW_KEYS = (
+    "seconds",
+    "test_seconds",
+    "bleu",
+    "chrf",
+    "bleu_lowercase",
+    "bleu_lowercase_nopunct",
+)
+
+
+def _check_earlier(earlier, args, run, data, config, samples, peers) -> bool:
+    """Rows are comparable only from one setting: the same profile, overrides
+    and smoke mode, the same split (sizes, seed and first pairs), ours' row
+    and the budget of the kept peers; and, since equal seconds are equal work
+    only on one kind of CPU, the same CPU model, cores and threads unless
+    ``--allow-other-cpu`` (then recorded). Returns whether the CPU matched;
+    raises ConfigError before any training otherwise."""
     from dltoolkit.errors import ConfigError
 
+    def refuse(what):
+        raise ConfigError(f"the --add-to results {what}.")
+
+    profile = _harness.profile(args)
     if earlier["profile"] != profile:
-        raise ConfigError(
-            f"the --add-to results ran profile {earlier['profile']}, not {profile}."
-        )
+        refuse(f"ran profile {earlier['profile']}, not {profile}")
+    if bool(earlier.get("smoke")) != bool(args.smoke):
+        refuse(f"have smoke={bool(earlier.get('smoke'))}, this run {args.smoke}")
+    overrides = _harness.shown(args.overrides)  # as the results file holds them
+    if list(earlier.get("overrides") or []) != overrides:
+        refuse(f"ran with --set {earlier.get('overrides')}, not {overrides}")
     now = {**data.sizes, "seed": config.seed}
     before = {k: earlier["split"].get(k) for k in now}
-    if before != now:
-        raise ConfigError(
-            f"the --add-to results were measured on another split: {before}, "
-            f"this data gives {now}."
+    first = {k: earlier["samples"].get(k) for k in ("source", "reference")}
+    if before != now or first != samples:
+        refuse(
+            f"were measured on another split: {before}, this data gives {now}"
+            + ("" if before != now else " (other pairs)")
         )
-
-
-def _check_same_machine(earlier, force: bool) -> bool:
-    """Equal seconds are equal work only on one kind of CPU: another CPU model
-    or core count is refused unless ``--force`` (then recorded as such)."""
-    from dltoolkit.errors import ConfigError
+    ours = f"dltoolkit {profile}"
+    if ours not in earlier["rows"]:
+        refuse(f"hold no row {ours!r}")
+    retrained = {PEER_NAMES[p] for p in peers}
+    for name, row in earlier["rows"].items():
+        lacking = [k for k in _ROW_KEYS if k not in row]
+        if lacking and name not in retrained:
+            refuse(f"row {name!r} lacks {', '.join(lacking)}")
+    kept_peers = set(earlier["rows"]) - retrained - {ours}
+    if kept_peers and args.budget and args.budget != earlier["budget_seconds"]:
+        refuse(
+            f"kept peers trained for {earlier['budget_seconds']} s, "
+            f"not --budget {args.budget}"
+        )
 
     keys = ("cpu_model", "usable_cpus")
-    before = {k: (earlier.get("machine") or {}).get(k) for k in keys}
-    now = {k: _harness.machine()[k] for k in keys}
-    if before == now:
-        return True
-    if not force:
-        raise ConfigError(
-            f"the --add-to results were measured on another machine ({before}; "
-            f"this one is {now}): equal seconds would not be equal work. "
-            "--force to add the rows anyway (the JSON records it)."
-        )
-    print(f"[bench] WARNING: the kept rows ran on {before}, this run on {now}")
-    return False
+    here = {k: _harness.machine()[k] for k in keys}
+    here["threads"] = run.thread_settings()["threads"]
+    kept = earlier.get("kept_from_earlier") or {}
+    wheres = [earlier.get("machine") or {}, kept.get("machine") or {}]
+    threads = (earlier.get("thread_settings") or {}).get("threads")
+    wheres[0] = {**wheres[0], "threads": threads}
+    for where in wheres[: 2 if kept else 1]:
+        there = {k: where.get(k) for k in here}
+        if kept and where is wheres[1]:
+            there["threads"] = here["threads"]  # not recorded for kept rows
+        if there != here or kept.get("same_machine") is False:
+            if not args.allow_other_cpu:
+                refuse(
+                    f"were measured on another machine ({there}; this one is "
+                    f"{here}): equal seconds would not be equal work; "
+                    "--allow-other-cpu adds the rows anyway (recorded)"
+                )
+            print(f"[bench] WARNING: kept rows ran on {there}, this run on {here}")
+            return False
+    return True
 
 
 def _nopunct(texts):
@@ -543,6 +582,12 @@ def main(argv=None) -> int:
         "and train only --peers beside them",
     )
     parser.add_argument(
+        "--allow-other-cpu",
+        action="store_true",
+        help="with --add-to: keep rows measured on another CPU model, core "
+        "or thread count (the JSON records same_machine: false)",
+    )
+    parser.add_argument(
         "--peers",
         default="keras,kerashub",
         help="comma-separated: keras, kerashub (default both)",
@@ -551,8 +596,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.data is None and not args.smoke:
         parser.error("--data PATH (a pairs file) is required")
-    if args.add_to and args.ours_from:
-        parser.error("--add-to and --ours-from exclude each other")
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    if not peers or set(peers) - set(PEER_NAMES):
+        parser.error(f"--peers: choose from {', '.join(PEER_NAMES)}")
+    new = {PEER_NAMES[p] for p in peers}  # the rows this run trains
+    if args.add_to and (args.ours_from or args.run_dir):
+        parser.error("--add-to keeps ours' row: no --ours-from or --run-dir")
     earlier = _earlier_results(args.add_to) if args.add_to else None
     if args.add_to and earlier is None:
         return 2
@@ -576,8 +625,13 @@ def main(argv=None) -> int:
                 config = APP.resolve(profile, overrides)
             data = APP.load_data(config)
             if earlier is not None:
-                _check_same_split(earlier, profile, data, config)
-                same_machine = _check_same_machine(earlier, args.force)
+                first = {
+                    "source": [s for s, _ in data.test][:8],
+                    "reference": [t for _, t in data.test][:8],
+                }
+                same_machine = _check_earlier(
+                    earlier, args, run, data, config, first, peers
+                )
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
@@ -589,15 +643,9 @@ def main(argv=None) -> int:
         rows = {}
         run_dir = Path(args.run_dir) if args.run_dir else scratch / "run"
         ours_name = f"dltoolkit {profile}"
-        peers = [p.strip() for p in args.peers.split(",") if p.strip()]
-        unknown = set(peers) - set(PEER_NAMES)
-        if unknown or not peers:
-            print(f"error: unknown peers {sorted(unknown)}", file=sys.stderr)
-            return 2
         if earlier is not None:
             # The earlier rows stay as scored; the peers asked for are new.
-            retrained = {PEER_NAMES[p] for p in peers}
-            rows = {k: v for k, v in earlier["rows"].items() if k not in retrained}
+            rows = {k: v for k, v in earlier["rows"].items() if k not in new}
             budget = args.budget or earlier["budget_seconds"]
             print(f"[bench] kept from {args.add_to}: {', '.join(rows)}")
         else:
@@ -665,17 +713,20 @@ def main(argv=None) -> int:
             "data": f"pairs file {Path(data_path).name}",
             "split": {**data.sizes, "how": data.splits, "seed": config.seed},
             "profile": profile,
-            "overrides": args.overrides,
-            "ours_from": bool(args.ours_from),
+            "overrides": _harness.shown(args.overrides),
+            "ours_from": bool(
+                args.ours_from if earlier is None else earlier.get("ours_from")
+            ),
             "kept_from_earlier": None
             if earlier is None
             else {
-                "rows": [k for k in earlier["rows"] if k in rows],
+                "rows": [k for k in earlier["rows"] if k in rows and k not in new],
                 "date_utc": earlier.get("date_utc"),
                 "git": (earlier.get("machine") or {}).get("git"),
                 "load": earlier.get("load"),
                 "machine": earlier.get("machine"),
                 "same_machine": same_machine,
+                "kept_from_earlier": earlier.get("kept_from_earlier"),
             },
             "budget_seconds": round(budget, 1),
             "best_peer": best_name,

@@ -247,14 +247,15 @@ def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
     _, first = _bench("translation", tmp_path, "--peers", "keras")
     assert set(first["rows"]) == {"dltoolkit smoke", "Keras seq2seq Transformer"}
     earlier = tmp_path / "first.json"
-    # Rows of another CPU are refused: equal seconds would not be equal work.
-    other = {**first, "machine": {**first["machine"], "cpu_model": "Other CPU"}}
-    earlier.write_text(json.dumps(other))
-    refused = _bench_process("translation", tmp_path, "--add-to", str(earlier))
-    assert refused.returncode == 2 and "another machine" in refused.stderr
     earlier.write_text(json.dumps(first))
+    # Keras again (retrained, not kept) and KerasHub beside ours' kept row.
     stdout, figures = _bench(
-        "translation", tmp_path, "--add-to", str(earlier), "--peers", "kerashub"
+        "translation",
+        tmp_path,
+        "--add-to",
+        str(earlier),
+        "--peers",
+        "keras,kerashub",
     )
     assert figures["profile"] == "smoke"
     rows = figures["rows"]
@@ -263,14 +264,15 @@ def test_translation_bench_scores_ours_and_both_keras_recipes(tmp_path):
         "Keras seq2seq Transformer",
         "KerasHub seq2seq",
     }
-    for name in ("dltoolkit smoke", "Keras seq2seq Transformer"):
-        assert rows[name] == first["rows"][name]
-        assert figures["samples"][name] == first["samples"][name]
-    assert figures["kept_from_earlier"]["rows"] == list(first["rows"])
+    assert rows["dltoolkit smoke"] == first["rows"]["dltoolkit smoke"]
+    assert figures["samples"]["dltoolkit smoke"] == first["samples"]["dltoolkit smoke"]
+    keras = "Keras seq2seq Transformer"
+    assert rows[keras]["seconds"] != first["rows"][keras]["seconds"]  # retrained
+    assert figures["kept_from_earlier"]["rows"] == ["dltoolkit smoke"]
     assert figures["kept_from_earlier"]["date_utc"] == first["date_utc"]
     assert figures["kept_from_earlier"]["same_machine"] is True
     table = _report().render(tmp_path / "translation.json")
-    assert "Kept from an earlier run: dltoolkit smoke, Keras seq2seq " in table
+    assert "Kept from an earlier run: dltoolkit smoke: " in table
     assert "ANOTHER CPU" not in table
     for name, row in rows.items():
         assert 0.0 <= row["bleu"] <= 100.0 and 0.0 <= row["chrf"] <= 100.0, name
@@ -301,6 +303,8 @@ def test_translation_bench_add_to_refuses_another_split(tmp_path):
                 "rows": {},
                 "samples": {},
                 "profile": "smoke",
+                "smoke": True,
+                "overrides": [],
                 "budget_seconds": 4.0,
                 "split": {"train": 1, "val": 1, "test": 1, "seed": 0},
             }
@@ -310,3 +314,33 @@ def test_translation_bench_add_to_refuses_another_split(tmp_path):
     assert done.returncode == 2
     assert "measured on another split" in done.stderr
     assert not (tmp_path / "translation.json").exists()
+
+
+def test_recorded_command_lines_name_no_directory():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import _harness
+    finally:
+        sys.path.pop(0)
+    argv = ["/tmp/snap/x/bench/translation.py", "--data", "/a/b/spa.txt"]
+    argv += ["--set", "data=/x/y.txt", "--out", "../shared/t.json"]
+    argv += ["--add-to=/tmp/r.json", "--set", "vocab=~/v.txt", "--set", "epochs=3"]
+    argv += ["--peers", "keras", "--out", "bench/results/t.json"]
+    assert _harness._shown(argv) == [
+        "bench/translation.py",
+        "--data",
+        "DATA/spa.txt",
+        "--set",
+        "data=DATA/y.txt",
+        "--out",
+        ".../t.json",
+        "--add-to=.../r.json",
+        "--set",
+        "vocab=.../v.txt",
+        "--set",
+        "epochs=3",
+        "--peers",
+        "keras",
+        "--out",
+        "bench/results/t.json",
+    ]
