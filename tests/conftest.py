@@ -23,6 +23,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _collect_after_each_file():
+    """One full collection per test file: the per-test clear below skips it,
+    and the heap a long run keeps slows the files after it."""
+    yield
+    keras.backend.clear_session(free_memory=True)
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_clear():
     keras.utils.set_random_seed(0)
