@@ -26,7 +26,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True, scope="module")
 def _collect_after_each_file():
     """One full collection per test file: the per-test clear below skips it,
-    and the heap a long run keeps slows the files after it."""
+    and the heap a long run keeps slows the files after it (the tuning resume
+    test: 54 s late in the suite without this, 16 s with it, 11 s alone)."""
     yield
     keras.backend.clear_session(free_memory=True)
 
