@@ -323,7 +323,7 @@ def test_recorded_command_lines_name_no_directory():
     finally:
         sys.path.pop(0)
     argv = ["/tmp/snap/x/bench/translation.py", "--data", "/a/b/spa.txt"]
-    argv += ["--set", "data=/x/y.txt", "--out", "../shared/t.json"]
+    argv += ["--set", "data=/x/y.txt", "--out", "../elsewhere/t.json"]
     argv += ["--add-to=/tmp/r.json", "--set", "vocab=~/v.txt", "--set", "epochs=3"]
     argv += ["--peers", "keras", "--out", "bench/results/t.json"]
     assert _harness._shown(argv) == [
