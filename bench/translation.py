@@ -515,13 +515,12 @@ def _check_earlier(earlier, args, run, data, config, samples, peers) -> bool:
     here = {k: _harness.machine()[k] for k in keys}
     here["threads"] = run.thread_settings()["threads"]
     kept = earlier.get("kept_from_earlier") or {}
-    wheres = [earlier.get("machine") or {}, kept.get("machine") or {}]
     threads = (earlier.get("thread_settings") or {}).get("threads")
-    wheres[0] = {**wheres[0], "threads": threads}
-    for where in wheres[: 2 if kept else 1]:
+    places = [{**(earlier.get("machine") or {}), "threads": threads}]
+    if kept:  # rows the earlier file itself kept: their threads were not recorded
+        places.append({**(kept.get("machine") or {}), "threads": here["threads"]})
+    for where in places:
         there = {k: where.get(k) for k in here}
-        if kept and where is wheres[1]:
-            there["threads"] = here["threads"]  # not recorded for kept rows
         if there != here or kept.get("same_machine") is False:
             if not args.allow_other_cpu:
                 refuse(
@@ -679,8 +678,6 @@ def main(argv=None) -> int:
         hyps = row.pop("hypotheses")
         row.update(score(hyps, refs))
         samples[row_name] = hyps[:8]
-    samples.pop("source", None)
-    samples.pop("reference", None)
     peers_rows = {k: v for k, v in rows.items() if k != ours_name}
     best_name = max(peers_rows, key=lambda k: peers_rows[k]["bleu"])
     best = peers_rows[best_name]
