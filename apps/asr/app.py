@@ -71,6 +71,8 @@ class AsrConfig(TrainConfig):
         isolated_fraction: share of single-digit utterances (embedded).
         features: ``mfcc`` or ``logmel``.
         num_mel_bins, num_ceps, deltas: feature sizes (see FeatureConfig).
+        upper_hz: the top of the mel filterbank (below 4000: a narrowband
+            front end, which hears 16 kHz and 8 kHz recordings alike).
         states_per_word: HMM states of each word model.
         silence_states: HMM states of the silence model.
         mixtures: Gaussians per state (a power of two; reached by splitting).
@@ -102,6 +104,7 @@ class AsrConfig(TrainConfig):
     num_mel_bins: int = 40
     num_ceps: int = 13
     deltas: int = 2
+    upper_hz: float = 7600.0
     states_per_word: int = 8
     silence_states: int = 3
     mixtures: int = 4
@@ -229,15 +232,7 @@ class AsrApp(App):
                 )
             where = folders[0] if len(folders) == 1 else "the FSDD folders"
             check_held_out(held_out, set().union(*speakers.values()), where)
-        corpora = {}
-        for source in sources:
-            if source == "embedded":
-                corpora[source] = _embedded(config)
-            elif source.startswith("tfds:"):
-                corpora[source] = load_tfds_digits(source[5:], config.data_dir)
-            else:
-                corpora[source] = load_fsdd_folder(source, held_out)
-        corpus = combine(corpora)
+        corpus = read_sources(sources, config, held_out)
         for split in ("train", "val", "test"):
             if not getattr(corpus, split):
                 raise DataError(f"{corpus.source}: the {split} split is empty")
@@ -346,6 +341,28 @@ class AsrApp(App):
             [tf.TensorSpec([None], tf.float32, name=WAVEFORM)],
         )
 
+    def score_data(self, run_dir, data: str, subset: str, out_dir) -> dict:
+        """Scores the export of ``run_dir`` on the utterances of ``data``
+        (sources as the ``data`` setting takes them; FSDD folders by FSDD's
+        index split, ``embedded`` as the run's config synthesizes it):
+        WER, accuracy, per-speaker and per-digit accuracy, a confusion matrix
+        (``confusion_matrix.png``) and every transcript (``transcripts.tsv``).
+        """
+        config, _ = self.load_run_config(Path(run_dir))
+        serve = load_export(Path(run_dir) / EXPORT_DIR)  # refuses a missing one
+        sources = data_sources(data)
+        for source in sources:
+            if _is_folder(source):
+                fsdd_speakers(source)  # a missing or empty folder: one line
+        corpus = read_sources(sources, config, None)
+        splits = ("train", "val", "test") if subset == "all" else (subset,)
+        utts = [u for split in splits for u in getattr(corpus, split)]
+        if not utts:
+            raise DataError(f"{data}: no utterances in {subset}")
+        return evaluation.score_export(
+            serve, utts, Path(out_dir), {"data": data, "subset": subset}
+        )
+
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
         """One ``file<TAB>transcript`` line per WAV file (notes after a tab)."""
         serve = load_export(Path(run_dir) / EXPORT_DIR)
@@ -356,6 +373,19 @@ class AsrApp(App):
             note = f"\t({'; '.join(audio.notes)})" if audio.notes else ""
             lines.append(f"{name}\t{out['transcript'].numpy().decode()}{note}")
         return lines
+
+
+def read_sources(sources, config, held_out):
+    """The corpora of ``sources`` combined split by split."""
+    corpora = {}
+    for source in sources:
+        if source == "embedded":
+            corpora[source] = _embedded(config)
+        elif source.startswith("tfds:"):
+            corpora[source] = load_tfds_digits(source[5:], config.data_dir)
+        else:
+            corpora[source] = load_fsdd_folder(source, held_out)
+    return combine(corpora)
 
 
 def data_sources(text: str) -> list[str]:

@@ -10,15 +10,18 @@ accuracy).
 from __future__ import annotations
 
 import collections
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
+from dltoolkit.apps.asr.model import WAVEFORM
 from dltoolkit.audio.features import log_mel_spectrogram
-from dltoolkit.data.spoken_digits import held_out_speakers
+from dltoolkit.data.spoken_digits import DIGIT_WORDS, held_out_speakers
 from dltoolkit.hmm.graph import decode_batch
 from dltoolkit.metrics import wer
 from dltoolkit.plotting import new_figure, save_figure
@@ -248,6 +251,71 @@ def evaluate(rec, st, data, config, run_dir: Path) -> Evaluation:
         )
     )
     return Evaluation(metrics=metrics, sections=sections, plots=[plot])
+
+
+def score_export(serve, utts, out_dir: Path, about: dict) -> dict:
+    """Runs an exported recognizer (its serving signature) on ``utts``.
+
+    Writes ``out_dir/metrics.json`` (``about``, utterances, WER, SER,
+    accuracy, isolated accuracy, accuracy by speaker and by spoken digit,
+    seconds), ``out_dir/transcripts.tsv`` and, when single-digit utterances
+    are among them, ``out_dir/confusion_matrix.png`` (rows: the digit said,
+    columns: the transcript, ``other`` for anything but one digit word).
+    """
+    from dltoolkit.training.plots import plot_confusion_matrix
+    from dltoolkit.training.report import write_metrics
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    refs = [u.text for u in utts]
+    start = time.perf_counter()
+    hyps = [
+        serve(**{WAVEFORM: tf.constant(u.samples)})["transcript"].numpy().decode()
+        for u in tqdm(utts, desc="scoring", unit="utt", leave=False)
+    ]
+    seconds = time.perf_counter() - start
+    speakers = sorted({u.speaker for u in utts})
+    isolated = [i for i, r in enumerate(refs) if len(r.split()) == 1]
+    words = sorted({refs[i] for i in isolated}, key=_word_order)
+    metrics = {
+        **about,
+        "utterances": len(utts),
+        **rates(refs, hyps),
+        "accuracy": accuracy(refs, hyps),
+        "speaker_accuracy": by_speaker(utts, refs, hyps, speakers),
+        "digit_accuracy": {
+            w: accuracy(*zip(*[(refs[i], hyps[i]) for i in isolated if refs[i] == w]))
+            for w in words
+        },
+        "seconds": round(seconds, 2),
+    }
+    write_text_atomic(
+        out_dir / "transcripts.tsv",
+        "file\tspeaker\treference\ttranscript\n"
+        + "".join(
+            f"{u.info.get('file', '')}\t{u.speaker}\t{r}\t{h}\n"
+            for u, r, h in zip(utts, refs, hyps)
+        ),
+    )
+    if isolated:
+        columns = [*words, "other"]
+        matrix = np.zeros((len(words), len(columns)), np.int64)
+        for i in isolated:
+            h = hyps[i] if hyps[i] in words else "other"
+            matrix[words.index(refs[i]), columns.index(h)] += 1
+        square = np.zeros((len(columns), len(columns)), np.int64)
+        square[: len(words)] = matrix
+        plot_confusion_matrix(
+            square,
+            columns,
+            out_dir / "confusion_matrix.png",
+            title=f"single digits: accuracy {metrics['isolated_accuracy']:.3f}",
+        )
+    write_metrics(out_dir, metrics)
+    return metrics
+
+
+def _word_order(word: str) -> int:
+    return DIGIT_WORDS.index(word) if word in DIGIT_WORDS else len(DIGIT_WORDS)
 
 
 def bad_inputs(rec, utts) -> list[list[str]]:

@@ -55,6 +55,7 @@ def feature_config(config) -> FeatureConfig:
             num_mel_bins=config.num_mel_bins,
             num_ceps=config.num_ceps,
             deltas=config.deltas,
+            upper_hz=config.upper_hz,
         )
     except ValueError as err:
         raise ConfigError(str(err)) from None
@@ -103,6 +104,8 @@ def gmm_key(config, data) -> str:
     spec = {f: getattr(config, f) for f in fields}
     if config.split != "index":  # so stages cached before the field keep keys
         spec["split"] = config.split
+    if config.upper_hz != 7600.0:  # likewise
+        spec["upper_hz"] = config.upper_hz
     if config.augment > 0 and config.augment_copies > 0:  # likewise
         spec["augment"] = config.augment
         spec["augment_copies"] = config.augment_copies

@@ -62,6 +62,12 @@ class FeatureConfig:
                 "num_ceps must be between 1 and num_mel_bins "
                 f"({self.num_mel_bins}). Received: {self.num_ceps}"
             )
+        if not 0 <= self.lower_hz < self.upper_hz <= self.sample_rate / 2:
+            raise ValueError(
+                "the mel range needs 0 <= lower_hz < upper_hz <= "
+                f"{self.sample_rate / 2:g} (half the sample rate). Received: "
+                f"lower_hz={self.lower_hz}, upper_hz={self.upper_hz}"
+            )
         if self.frame_samples > self.fft_length:
             raise ValueError(
                 f"fft_length must be >= the window ({self.frame_samples} samples). "

@@ -4,7 +4,7 @@ An app subclasses :class:`App` and fills in its hooks (data, model, metrics,
 export, predict); :func:`main` gives it the commands every app answers::
 
     python -m apps.NAME train    --profile P [--run-dir DIR] [--set KEY=VALUE ...]
-    python -m apps.NAME evaluate --run-dir DIR
+    python -m apps.NAME evaluate --run-dir DIR [--data SOURCE [--subset S]]
     python -m apps.NAME predict  --run-dir DIR INPUT [INPUT ...]
     python -m apps.NAME export   --run-dir DIR
     python -m apps.NAME lr-find  --profile P [--set KEY=VALUE ...]
@@ -151,6 +151,16 @@ class App:
     def predict(self, run_dir: Path, inputs: list[str]) -> list[str]:
         """Runs the export on raw ``inputs``; returns one output line each."""
         raise NotImplementedError
+
+    def score_data(self, run_dir: Path, data: str, subset: str, out_dir: Path) -> dict:
+        """Scores the export of ``run_dir`` on another data source (``evaluate
+        --data``): ``subset`` is ``all`` or one split of it. Writes its files
+        to ``out_dir`` and returns the metrics it wrote to
+        ``out_dir/metrics.json``. Apps that cannot refuse with ConfigError."""
+        raise ConfigError(
+            f"the {self.name} app does not score other data: evaluate takes "
+            "--run-dir only"
+        )
 
     # === Flow ===
 
@@ -409,6 +419,15 @@ def _changed_fields(previous, config) -> list[str]:
     return [k for k in a if k not in _RESUMABLE_FIELDS and a[k] != b.get(k)]
 
 
+def eval_dir(run_dir: os.PathLike, data: str, subset: str) -> Path:
+    """``run_dir/eval/<source>-<subset>``: where ``evaluate --data`` writes;
+    the source's name is its last path parts made safe for a folder name."""
+    parts = [Path(s.strip()).name or s.strip() for s in data.split(",")]
+    slug = "+".join(p.replace(":", "_") for p in parts if p) or "data"
+    slug = "".join(ch if ch.isalnum() or ch in "+-_." else "_" for ch in slug)
+    return Path(run_dir) / "eval" / f"{slug}-{subset}"
+
+
 def default_run_dir(app_name: str) -> Path:
     """``runs/<app>/<timestamp>/``."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -451,8 +470,27 @@ def _parser(app: App, prog: str | None = None) -> argparse.ArgumentParser:
     )
     train.add_argument("--mixed-precision", action="store_true")
     train.add_argument("--jit-compile", action="store_true")
-    evaluate = sub.add_parser("evaluate", help="recompute DIR/metrics.json")
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="recompute DIR/metrics.json, or score the export on other data",
+        description="Recomputes DIR/metrics.json from the saved model; with "
+        "--data, scores DIR's export on another data source instead and writes "
+        "DIR/eval/<source>-<subset>/ (metrics.json and the app's files).",
+    )
     evaluate.add_argument("--run-dir", type=Path, required=True)
+    evaluate.add_argument(
+        "--data",
+        default=None,
+        metavar="SOURCE",
+        help="a data source as the app's data setting takes it",
+    )
+    evaluate.add_argument(
+        "--subset",
+        default="all",
+        choices=("all", "train", "val", "test"),
+        help="with --data: every utterance/example of the source (default), "
+        "or one of its splits",
+    )
     predict = sub.add_parser("predict", help="run the export on raw inputs")
     predict.add_argument("--run-dir", type=Path, required=True)
     predict.add_argument("inputs", nargs="+")
@@ -505,7 +543,14 @@ def main(app: App, argv=None, prog: str | None = None) -> int:
             print(f"report: {Path(run_dir) / 'report.md'}")
             if "export" in metrics:
                 print(f"export: {metrics['export']}")
+        elif args.command == "evaluate" and args.data is not None:
+            out_dir = eval_dir(args.run_dir, args.data, args.subset)
+            metrics = app.score_data(args.run_dir, args.data, args.subset, out_dir)
+            print(f"metrics: {_short(metrics)}")
+            print(f"written: {out_dir}")
         elif args.command == "evaluate":
+            if args.subset != "all":
+                raise ConfigError("--subset needs --data (the source to score)")
             metrics = app.evaluate_run(args.run_dir)
             print(f"metrics: {_short(metrics)}")
         elif args.command == "predict":

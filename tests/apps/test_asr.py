@@ -302,3 +302,107 @@ def test_trains_on_an_fsdd_folder(run, tmp_path):
     # insertions; GMM-HMM 1.67).
     assert np.isfinite(metrics["wer"]) and metrics["test_utterances"] > 0
     assert "FSDD folder" in (run_dir / "report.md").read_text()
+
+
+def _fsdd_of(utts, folder, indexes=(0, 7, 20)):
+    """Single-digit utterances as an FSDD folder at 8 kHz (FSDD has no "oh")."""
+    from dltoolkit.data.spoken_digits import DIGIT_WORDS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    isolated = [u for u in utts if len(u.words) == 1 and u.text != "oh"]
+    for k, u in enumerate(isolated):
+        write_wav(
+            folder / f"{DIGIT_WORDS.index(u.text)}_{u.speaker.replace('+', '-')}_"
+            f"{indexes[k % len(indexes)]}.wav",
+            u.samples[::2],
+            rate=8000,
+        )
+    return folder
+
+
+def test_evaluate_scores_the_export_on_another_source(run, tmp_path, capsys):
+    from dltoolkit.data.spoken_digits import load_fsdd_folder
+
+    run_dir, _, metrics, data = run
+    folder = _fsdd_of(data.corpus.train + data.corpus.test, tmp_path / "recordings")
+    before = (run_dir / "metrics.json").read_text()
+    code = main(APP, ["evaluate", "--run-dir", str(run_dir), "--data", str(folder)])
+    out = capsys.readouterr().out
+    assert code == 0
+    out_dir = run_dir / "eval" / "recordings-all"
+    assert f"written: {out_dir}" in out
+    scored = json.loads((out_dir / "metrics.json").read_text())
+    # Every recording, scored through the export as a fresh load would.
+    corpus = load_fsdd_folder(folder)
+    utts = corpus.train + corpus.val + corpus.test
+    serve = _serve(run_dir)
+    hyps = {
+        u.info["file"]: serve(waveform=tf.constant(u.samples))["transcript"]
+        .numpy()
+        .decode()
+        for u in utts
+    }
+    with open(out_dir / "transcripts.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert {r["file"]: r["transcript"] for r in rows} == hyps
+    refs = {u.info["file"]: u.text for u in utts}
+    right = [hyps[k] == refs[k] for k in refs]
+    assert scored["utterances"] == len(utts) == len(rows)
+    assert scored["accuracy"] == pytest.approx(np.mean(right), abs=1e-4)
+    assert scored["isolated_accuracy"] == scored["accuracy"]
+    for speaker, value in scored["speaker_accuracy"].items():
+        mine = [hyps[u.info["file"]] == u.text for u in utts if u.speaker == speaker]
+        assert value == pytest.approx(np.mean(mine), abs=1e-4), speaker
+    assert set(scored["speaker_accuracy"]) == {u.speaker for u in utts}
+    for word, value in scored["digit_accuracy"].items():
+        mine = [hyps[u.info["file"]] == word for u in utts if u.text == word]
+        assert value == pytest.approx(np.mean(mine), abs=1e-4), word
+    assert (out_dir / "confusion_matrix.png").stat().st_size > 1000
+    assert scored["data"] == str(folder) and scored["subset"] == "all"
+    # The run's own metrics are untouched.
+    assert (run_dir / "metrics.json").read_text() == before
+    # One split only: FSDD's test recordings (indexes 0-4).
+    assert (
+        main(
+            APP,
+            ["evaluate", "--run-dir", str(run_dir), "--data", str(folder)]
+            + ["--subset", "test"],
+        )
+        == 0
+    )
+    test_only = json.loads(
+        (run_dir / "eval" / "recordings-test" / "metrics.json").read_text()
+    )
+    assert test_only["utterances"] == len(corpus.test) < len(utts)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "{tmp}/nowhere"], "no such folder"),
+        (["--data", "{tmp}/empty"], "no FSDD recordings"),
+        (["--data", "embedded,embedded"], "names 'embedded' twice"),
+        (["--subset", "test"], "--subset needs --data"),
+        (["--data", "{tmp}/empty", "--run-dir", "{tmp}/norun"], "No SavedModel"),
+    ],
+)
+def test_evaluate_with_data_refuses_in_one_line(run, tmp_path, capsys, args, message):
+    run_dir = run[0]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "norun").mkdir()
+    (tmp_path / "norun" / "config.json").write_text(
+        (run_dir / "config.json").read_text()
+    )
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code = main(APP, ["evaluate", "--run-dir", str(run_dir), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_upper_hz_narrows_the_filterbank_and_is_checked():
+    from dltoolkit.apps.asr.stage import feature_config
+    from dltoolkit.errors import ConfigError
+
+    assert feature_config(APP.resolve("smoke", ["upper_hz=3800"])).upper_hz == 3800
+    with pytest.raises(ConfigError, match="upper_hz <= 8000"):
+        feature_config(APP.resolve("smoke", ["upper_hz=9000"]))

@@ -178,3 +178,19 @@ def test_a_stage_may_report_the_cost_of_products_from_a_cache(tmp_path):
     app = Cached()
     seconds = app.run_prepare(app.resolve("smoke"), app.load_data(None), tmp_path)
     assert seconds == 42.0 and read_prepare_record(tmp_path)["seconds"] == 42.0
+
+
+def test_evaluate_data_is_refused_by_apps_that_cannot_score_it(tmp_path, capsys):
+    from dltoolkit.training.app import eval_dir, main
+
+    app = ToyApp()
+    app.name = "toy"
+    code = main(app, ["evaluate", "--run-dir", str(tmp_path), "--data", "x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [
+        "error: the toy app does not score other data: evaluate takes --run-dir only"
+    ]
+    assert eval_dir("r", "/a/b/recordings/", "all") == Path("r/eval/recordings-all")
+    assert eval_dir("r", "embedded, tfds:spoken_digit", "test") == Path(
+        "r/eval/embedded+tfds_spoken_digit-test"
+    )
