@@ -48,6 +48,7 @@ from dltoolkit.data.spoken_digits import (
     load_tfds_digits,
 )
 from dltoolkit.data.spoken_digits.files import check_held_out
+from dltoolkit.data.spoken_digits.synthetic import check_voices
 from dltoolkit.errors import ConfigError, DataError
 from dltoolkit.hmm.graph import BigramLM
 from dltoolkit.training.app import App, Evaluation, Pipelines
@@ -69,6 +70,9 @@ class AsrConfig(TrainConfig):
             test set). Other sources keep their own splits.
         train_size, val_size, test_size: utterances synthesized per split.
         isolated_fraction: share of single-digit utterances (embedded).
+        voices: the embedded corpus's voice set: ``classic`` (11 training
+            voice variants) or ``wide`` (97, and wider rate, pitch and word
+            gap ranges); validation and test voices are the same in both.
         features: ``mfcc`` or ``logmel``.
         num_mel_bins, num_ceps, deltas: feature sizes (see FeatureConfig).
         upper_hz: the top of the mel filterbank (below 4000: a narrowband
@@ -80,6 +84,8 @@ class AsrConfig(TrainConfig):
         context: frames on each side spliced into the network's input.
         hidden_units: the MLP's hidden layer widths.
         dropout, batch_norm: MLP regularization.
+        input_noise: standard deviation of Gaussian noise added to the
+            normalized input frames in training (0: none).
         lm_weight: scale of the bigram LM log-probabilities.
         insertion_penalty: log-score added per word (negative: fewer words).
         beam: Viterbi beam width in log units (None: exact Viterbi).
@@ -100,6 +106,7 @@ class AsrConfig(TrainConfig):
     val_size: int = 100
     test_size: int = 300
     isolated_fraction: float = 0.4
+    voices: str = "classic"
     features: str = "mfcc"
     num_mel_bins: int = 40
     num_ceps: int = 13
@@ -112,6 +119,7 @@ class AsrConfig(TrainConfig):
     context: int = 5
     hidden_units: tuple[int, ...] = (512, 512)
     dropout: float = 0.1
+    input_noise: float = 0.0
     batch_norm: bool = False
     lm_weight: float = 1.0
     insertion_penalty: float = 0.0
@@ -176,6 +184,7 @@ def check_config(config) -> None:
     """Refuses bad acoustic settings before any work (ConfigError)."""
     feature_config(config)
     held_out_speakers(config.split)
+    check_voices(config.voices)
     m = config.mixtures
     if m < 1 or m & (m - 1):
         raise ConfigError(f"mixtures must be a power of two. Received: mixtures={m}")
@@ -186,6 +195,8 @@ def check_config(config) -> None:
         raise ConfigError(f"context must be >= 0. Received: {config.context}")
     if config.beam is not None and config.beam <= 0:
         raise ConfigError(f"beam must be > 0 or none. Received: {config.beam}")
+    if config.input_noise < 0:
+        raise ConfigError(f"input_noise must be >= 0. Received: {config.input_noise}")
     if not 0 <= config.augment <= 1:
         raise ConfigError(f"augment must be in [0, 1]. Received: {config.augment}")
     if config.augment_copies < 0:
@@ -205,6 +216,7 @@ class AsrApp(App):
         "val_size",
         "test_size",
         "isolated_fraction",
+        "voices",
         "augment",
         "augment_copies",
     )
@@ -450,7 +462,10 @@ def _embedded(config):
     if min(sizes.values()) < 1:
         raise ConfigError(f"train/val/test sizes must be >= 1. Received: {sizes}")
     return embedded_corpus(
-        sizes, seed=config.seed, isolated_fraction=config.isolated_fraction
+        sizes,
+        seed=config.seed,
+        isolated_fraction=config.isolated_fraction,
+        voices=config.voices,
     )
 
 

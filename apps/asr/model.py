@@ -12,6 +12,7 @@ References:
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -43,15 +44,26 @@ def splice(features, context: int):
 
 
 def build_hybrid(config, feature_dim: int, n_states: int):
-    """The frame classifier: spliced frames -> acoustic state posteriors."""
-    return get_builder("mlp")(
-        (2 * config.context + 1, feature_dim),
+    """The frame classifier: spliced frames -> acoustic state posteriors.
+
+    With ``config.input_noise`` > 0, Gaussian noise of that standard
+    deviation is added to the (CMVN-normalized) input frames in training
+    only, a regularizer against the synthetic voices' exact spectra.
+    """
+    shape = (2 * config.context + 1, feature_dim)
+    mlp = get_builder("mlp")(
+        shape,
         n_states,
         hidden_units=tuple(config.hidden_units),
         dropout=config.dropout,
         batch_norm=config.batch_norm,
         name="hybrid",
     )
+    if not config.input_noise:
+        return mlp
+    frames = keras.Input(shape, name="frames")
+    noisy = keras.layers.GaussianNoise(config.input_noise, name="input_noise")(frames)
+    return keras.Model(frames, mlp(noisy), name="hybrid")
 
 
 def log_priors(alignments, n_states: int) -> np.ndarray:

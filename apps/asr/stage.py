@@ -104,6 +104,8 @@ def gmm_key(config, data) -> str:
     spec = {f: getattr(config, f) for f in fields}
     if config.split != "index":  # so stages cached before the field keep keys
         spec["split"] = config.split
+    if config.voices != "classic":  # likewise
+        spec["voices"] = config.voices
     if config.upper_hz != 7600.0:  # likewise
         spec["upper_hz"] = config.upper_hz
     if config.augment > 0 and config.augment_copies > 0:  # likewise

@@ -406,3 +406,21 @@ def test_upper_hz_narrows_the_filterbank_and_is_checked():
     assert feature_config(APP.resolve("smoke", ["upper_hz=3800"])).upper_hz == 3800
     with pytest.raises(ConfigError, match="upper_hz <= 8000"):
         feature_config(APP.resolve("smoke", ["upper_hz=9000"]))
+
+
+def test_input_noise_acts_in_training_only():
+    from dltoolkit.apps.asr.model import build_hybrid
+    from dltoolkit.errors import ConfigError
+
+    config = APP.resolve("smoke", ["input_noise=0.5", "dropout=0"])
+    model = build_hybrid(config, 6, 5)
+    x = np.random.default_rng(0).normal(size=(4, 2 * config.context + 1, 6))
+    x = x.astype("float32")
+    plain = model(x, training=False).numpy()
+    np.testing.assert_allclose(model(x, training=False).numpy(), plain)
+    assert np.abs(model(x, training=True).numpy() - plain).max() > 1e-3
+    assert "input_noise" in [layer.name for layer in model.layers]
+    quiet = build_hybrid(APP.resolve("smoke"), 6, 5)
+    assert "input_noise" not in [layer.name for layer in quiet.layers]
+    with pytest.raises(ConfigError, match="input_noise must be >= 0"):
+        APP.load_data(APP.resolve("smoke", ["input_noise=-1"]))

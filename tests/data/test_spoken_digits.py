@@ -58,7 +58,43 @@ def test_held_out_voices_and_cache(cache):
     assert [u.text for u in other.train] != [u.text for u in data.train]
 
 
+def test_wide_voices_draw_every_training_variant_and_keep_held_out_ones(cache):
+    from dltoolkit.data.spoken_digits.synthetic import PROSODY, VOICE_SETS, _draw
+
+    wide = VOICE_SETS["wide"]
+    assert len(wide["train"]) == 97 and len(set(wide["train"])) == 97
+    assert set(VARIANTS["train"]) < set(wide["train"])
+    held_out = {*VARIANTS["val"], *VARIANTS["test"]}
+    assert not held_out & set(wide["train"])
+    assert wide["val"] == VARIANTS["val"] and wide["test"] == VARIANTS["test"]
+    rng = np.random.default_rng(0)
+    specs = [_draw(rng, "train", 0.4, 7, "wide") for _ in range(3000)]
+    assert {s["variant"] for s in specs} == set(wide["train"])
+    for key, (lo, hi) in PROSODY["wide"].items():
+        values = [s[key] for s in specs]
+        assert min(values) == lo and max(values) == hi, key
+    # The classic draws are those of the generator before voice sets.
+    rng = np.random.default_rng(0)
+    classic = [_draw(rng, "train", 0.4, 7) for _ in range(500)]
+    assert (
+        max(s["rate"] for s in classic)
+        == 210
+        <= min(max(s["rate"] for s in specs), 240)
+    )
+    data = embedded_corpus(
+        {"train": 4, "val": 2, "test": 2}, seed=1, voices="wide", progress=False
+    )
+    assert "wide voices" in data.source and "97 training voice variants" in data.splits
+    assert {u.info["variant"] for u in data.test} <= set(VARIANTS["test"])
+    assert {u.info["variant"] for u in data.train} <= set(wide["train"])
+    plain = embedded_corpus({"train": 4, "val": 2, "test": 2}, seed=1)
+    assert [u.info["rate"] for u in plain.train] != [u.info["rate"] for u in data.train]
+    assert len(list((cache / "spoken_digits").glob("*.npz"))) == 6  # own keys
+
+
 def test_bad_settings_are_config_errors():
+    with pytest.raises(ConfigError, match=r"voices must be one of \('classic'"):
+        embedded_corpus({"train": 1, "val": 1, "test": 1}, voices="all")
     with pytest.raises(ConfigError, match="split must be one of"):
         synthesize_split("dev", 1)
     with pytest.raises(ConfigError, match="max_digits must be in 1..7"):

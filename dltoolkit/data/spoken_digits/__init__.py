@@ -28,6 +28,7 @@ from dltoolkit.data.spoken_digits.synthetic import (
     GENERATOR_VERSION,
     SNRS_DB,
     VARIANTS,
+    VOICE_SETS,
     embedded_corpus,
     synthesize_split,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "GENERATOR_VERSION",
     "SNRS_DB",
     "VARIANTS",
+    "VOICE_SETS",
     "SpokenDigits",
     "Utterance",
     "cache_dir",

@@ -59,6 +59,46 @@ VARIANTS = {
     "val": ("m5", "f5", "klatt6"),
     "test": ("m3", "f2", "klatt3"),
 }
+# The "wide" voice set: every voice variant eSpeak NG 1.52 ships (but one
+# whose name has a space) trains, but the held-out ones above; prosody is
+# drawn from wider ranges (see PROSODY).
+_HELD_OUT = {v for split in ("val", "test") for v in VARIANTS[split]}
+WIDE_TRAIN = tuple(
+    v
+    for v in (
+        "Alex Alicia Andrea Andy Annie AnxiousAndy Demonic Denis Diogo Gene "
+        "Gene2 Henrique Hugo Jacky Lee Marco Mario Michael Mike Nguyen Reed "
+        "RicishayMax RicishayMax2 RicishayMax3 Storm Tweaky UniRobot adam anika "
+        "anikaRobot announcer antonio aunty belinda benjamin boris caleb croak "
+        "david ed edward edward2 f1 f2 f3 f4 f5 fast grandma grandpa gustave ian "
+        "iven iven2 iven3 iven4 john kaukovalta klatt klatt2 klatt3 klatt4 "
+        "klatt5 klatt6 linda m1 m2 m3 m4 m5 m6 m7 m8 marcelo max michel miguel "
+        "mike2 norbert pablo paul pedro quincy rob robert robosoft robosoft2 "
+        "robosoft3 robosoft4 robosoft5 robosoft6 robosoft7 robosoft8 sandro "
+        "shelby steph steph2 steph3 travis victor whisper whisperf zac"
+    ).split()
+    if v not in _HELD_OUT
+)
+VOICE_SETS = {
+    "classic": VARIANTS,
+    "wide": {"train": WIDE_TRAIN, "val": VARIANTS["val"], "test": VARIANTS["test"]},
+}
+# Ranges (low, high inclusive) of eSpeak's speaking rate (words per minute),
+# pitch, pitch range (0-100) and word gap (10 ms units) per voice set.
+PROSODY = {
+    "classic": {
+        "rate": (140, 210),
+        "pitch": (25, 75),
+        "pitch_range": (30, 80),
+        "word_gap": (0, 3),
+    },
+    "wide": {
+        "rate": (110, 240),
+        "pitch": (10, 90),
+        "pitch_range": (10, 90),
+        "word_gap": (0, 8),
+    },
+}
 SNRS_DB = (None, 30.0, 20.0, 15.0)  # None: clean
 GENERATOR_VERSION = 2
 _CHUNK = 200  # utterances per synthesis worker
@@ -67,23 +107,23 @@ _CHUNK = 200  # utterances per synthesis worker
 # === Synthesis ===
 
 
-def _draw(rng, split: str, isolated_fraction: float, max_digits: int) -> dict:
+def _draw(
+    rng, split: str, isolated_fraction: float, max_digits: int, voices="classic"
+) -> dict:
     """The words and voice settings of one utterance."""
     if rng.random() < isolated_fraction:
         n = 1
     else:
         n = int(rng.integers(2, max_digits + 1))
     words = [DIGIT_WORDS[i] for i in rng.integers(0, len(DIGIT_WORDS), n)]
-    variants = VARIANTS[split]
+    variants = VOICE_SETS[voices][split]
+    prosody = PROSODY[voices]
     snr = SNRS_DB[int(rng.integers(0, len(SNRS_DB)))]
     return {
         "text": " ".join(words),
         "accent": ACCENTS[int(rng.integers(0, len(ACCENTS)))],
         "variant": variants[int(rng.integers(0, len(variants)))],
-        "rate": int(rng.integers(140, 211)),
-        "pitch": int(rng.integers(25, 76)),
-        "pitch_range": int(rng.integers(30, 81)),
-        "word_gap": int(rng.integers(0, 4)),
+        **{k: int(rng.integers(lo, hi + 1)) for k, (lo, hi) in prosody.items()},
         "snr_db": snr,
         "noise": "white" if rng.random() < 0.5 else "pink",
         "lead_s": round(float(rng.uniform(0.1, 0.4)), 3),
@@ -130,13 +170,16 @@ def synthesize_split(
     seed: int = 0,
     isolated_fraction: float = 0.4,
     max_digits: int = 7,
+    voices: str = "classic",
     progress: bool = False,
 ) -> list[Utterance]:
-    """``size`` utterances of ``split``; utterance i depends on (seed, split, i)."""
+    """``size`` utterances of ``split``; utterance i depends on (seed, split, i)
+    and the voice set (``classic`` or ``wide``, :data:`VOICE_SETS`)."""
     if split not in VARIANTS:
         raise ConfigError(
             f"split must be one of {tuple(VARIANTS)}. Received: {split!r}"
         )
+    check_voices(voices)
     split_id = tuple(VARIANTS).index(split)
     out = []
     bar = None
@@ -149,7 +192,9 @@ def synthesize_split(
         rngs = [
             np.random.default_rng([seed, split_id, i, GENERATOR_VERSION]) for i in items
         ]
-        specs = [_draw(rng, split, isolated_fraction, max_digits) for rng in rngs]
+        specs = [
+            _draw(rng, split, isolated_fraction, max_digits, voices) for rng in rngs
+        ]
         rate, speech = espeak.synthesize_many([_request(s) for s in specs])
         for rng, spec, pcm in zip(rngs, specs, speech):
             samples = _render(spec, rng, pcm, rate)
@@ -161,6 +206,14 @@ def synthesize_split(
     if bar is not None:
         bar.close()
     return out
+
+
+def check_voices(voices: str) -> None:
+    """Refuses an unknown voice set (ConfigError naming the known ones)."""
+    if voices not in VOICE_SETS:
+        raise ConfigError(
+            f"voices must be one of {tuple(VOICE_SETS)}. Received: voices={voices}"
+        )
 
 
 def _request(spec: dict) -> dict:
@@ -223,6 +276,7 @@ def embedded_corpus(
     seed: int = 0,
     isolated_fraction: float = 0.4,
     max_digits: int = 7,
+    voices: str = "classic",
     cache: bool = True,
     progress: bool = True,
 ) -> SpokenDigits:
@@ -233,6 +287,9 @@ def embedded_corpus(
         seed: the generation seed.
         isolated_fraction: share of single-digit utterances.
         max_digits: the longest string (2 to 7 digits otherwise).
+        voices: the voice set: ``classic`` (18 voice variants, 11 of them
+            training) or ``wide`` (every variant eSpeak NG ships, 97 training,
+            and wider ranges of rate, pitch and word gap).
         cache: read and write the on-disk cache.
         progress: show a progress bar while synthesizing.
     """
@@ -241,6 +298,7 @@ def embedded_corpus(
             "max_digits must be in 1..7 and isolated_fraction in [0, 1]. Received: "
             f"max_digits={max_digits}, isolated_fraction={isolated_fraction}"
         )
+    check_voices(voices)
     splits = {}
     for split in ("train", "val", "test"):
         settings = {
@@ -249,11 +307,13 @@ def embedded_corpus(
             "seed": seed,
             "isolated_fraction": isolated_fraction,
             "max_digits": max_digits,
-            "variants": VARIANTS[split],
+            "variants": VOICE_SETS[voices][split],
             "accents": ACCENTS,
             "snrs": SNRS_DB,
             "generator": GENERATOR_VERSION,
         }
+        if voices != "classic":  # classic corpora keep their cache keys
+            settings["prosody"] = PROSODY[voices]
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         path = cache_dir() / "spoken_digits" / f"{split}-{key[:16]}.npz"
         if cache and path.is_file():
@@ -268,6 +328,7 @@ def embedded_corpus(
                 seed=seed,
                 isolated_fraction=isolated_fraction,
                 max_digits=max_digits,
+                voices=voices,
                 progress=progress,
             )
         )
@@ -277,8 +338,10 @@ def embedded_corpus(
         splits["train"],
         splits["val"],
         splits["test"],
-        source=f"embedded: eSpeak NG synthesized digit strings (seed {seed})",
-        splits="voice variants held out: val "
+        source=f"embedded: eSpeak NG synthesized digit strings (seed {seed}, "
+        f"{voices} voices)",
+        splits=f"{len(VOICE_SETS[voices]['train'])} training voice variants; "
+        "held out: val "
         + ", ".join(VARIANTS["val"])
         + "; test "
         + ", ".join(VARIANTS["test"]),
