@@ -71,8 +71,9 @@ class AsrConfig(TrainConfig):
         train_size, val_size, test_size: utterances synthesized per split.
         isolated_fraction: share of single-digit utterances (embedded).
         voices: the embedded corpus's voice set: ``classic`` (11 training
-            voice variants) or ``wide`` (97, and wider rate, pitch and word
-            gap ranges); validation and test voices are the same in both.
+            voice variants) or ``wide`` (97, wider rate, pitch and word gap
+            ranges, silences around the speech from none); validation and
+            test voices are the same in both.
         features: ``mfcc`` or ``logmel``.
         num_mel_bins, num_ceps, deltas: feature sizes (see FeatureConfig).
         upper_hz: the top of the mel filterbank (below 4000: a narrowband

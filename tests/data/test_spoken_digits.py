@@ -73,6 +73,9 @@ def test_wide_voices_draw_every_training_variant_and_keep_held_out_ones(cache):
     for key, (lo, hi) in PROSODY["wide"].items():
         values = [s[key] for s in specs]
         assert min(values) == lo and max(values) == hi, key
+    for key in ("lead_s", "tail_s"):  # from none, as in trimmed recordings
+        values = [s[key] for s in specs]
+        assert min(values) < 0.002 and 0.398 < max(values) <= 0.4, key
     # The classic draws are those of the generator before voice sets.
     rng = np.random.default_rng(0)
     classic = [_draw(rng, "train", 0.4, 7) for _ in range(500)]

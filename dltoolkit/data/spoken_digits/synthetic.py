@@ -99,6 +99,9 @@ PROSODY = {
         "word_gap": (0, 8),
     },
 }
+# Silence before and after the speech, in seconds (uniform). The wide set
+# starts at none, as recordings trimmed to the speech are (FSDD's are).
+SILENCE_S = {"classic": (0.1, 0.4), "wide": (0.0, 0.4)}
 SNRS_DB = (None, 30.0, 20.0, 15.0)  # None: clean
 GENERATOR_VERSION = 2
 _CHUNK = 200  # utterances per synthesis worker
@@ -126,8 +129,8 @@ def _draw(
         **{k: int(rng.integers(lo, hi + 1)) for k, (lo, hi) in prosody.items()},
         "snr_db": snr,
         "noise": "white" if rng.random() < 0.5 else "pink",
-        "lead_s": round(float(rng.uniform(0.1, 0.4)), 3),
-        "tail_s": round(float(rng.uniform(0.1, 0.4)), 3),
+        "lead_s": round(float(rng.uniform(*SILENCE_S[voices])), 3),
+        "tail_s": round(float(rng.uniform(*SILENCE_S[voices])), 3),
         "gain": round(float(rng.uniform(0.2, 0.9)), 3),
     }
 
@@ -289,7 +292,8 @@ def embedded_corpus(
         max_digits: the longest string (2 to 7 digits otherwise).
         voices: the voice set: ``classic`` (18 voice variants, 11 of them
             training) or ``wide`` (every variant eSpeak NG ships, 97 training,
-            and wider ranges of rate, pitch and word gap).
+            wider ranges of rate, pitch and word gap, and silences around
+            the speech from none, as in trimmed recordings).
         cache: read and write the on-disk cache.
         progress: show a progress bar while synthesizing.
     """
@@ -314,6 +318,7 @@ def embedded_corpus(
         }
         if voices != "classic":  # classic corpora keep their cache keys
             settings["prosody"] = PROSODY[voices]
+            settings["silence_s"] = SILENCE_S[voices]
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         path = cache_dir() / "spoken_digits" / f"{split}-{key[:16]}.npz"
         if cache and path.is_file():
