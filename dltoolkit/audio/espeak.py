@@ -181,7 +181,15 @@ def _speak_in_child(synth: Synthesizer, request: dict) -> bytes:
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as f:
         data = f.read()
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
+    if len(data) < 8:  # the child died inside eSpeak NG before answering
+        how = (
+            f"signal {os.WTERMSIG(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exit status {os.waitstatus_to_exitcode(status)}"
+        )
+        message = f"eSpeak NG crashed ({how}) speaking {request}".encode()
+        data = struct.pack("<q", -len(message) - 1) + message
     return data
 
 
@@ -208,15 +216,23 @@ def _worker() -> None:
     out.flush()
 
 
-def synthesize_many(requests: list[dict]) -> tuple[int, list[np.ndarray]]:
+def synthesize_many(
+    requests: list[dict], *, failures: str = "raise"
+) -> tuple[int, list[np.ndarray | str]]:
     """Speaks each request (keyword arguments of :meth:`Synthesizer.synthesize`)
     from the same initial state, so the samples depend on the request only.
 
+    Args:
+        requests: the requests.
+        failures: ``"raise"``: a request eSpeak NG refuses or crashes on
+            raises; ``"return"``: its entry is the error message instead.
+
     Returns:
-        ``(sample_rate, [int16 samples per request])``.
+        ``(sample_rate, [int16 samples, or a message, per request])``.
 
     Raises:
-        DataError: the worker failed or eSpeak NG refused a request.
+        DataError: the worker failed, or (``failures="raise"``) eSpeak NG
+            refused or crashed on a request (named in the message).
     """
     proc = subprocess.run(
         [sys.executable, "-m", "dltoolkit.audio.espeak"],
@@ -235,7 +251,11 @@ def synthesize_many(requests: list[dict]) -> tuple[int, list[np.ndarray]]:
         pos += 8
         if n < 0:
             message = data[pos : pos - n - 1].decode(errors="replace")
-            raise DataError(message)
+            if failures == "raise":
+                raise DataError(message)
+            out.append(message)
+            pos += -n - 1
+            continue
         out.append(np.frombuffer(data[pos : pos + n], dtype=np.int16).copy())
         pos += n
     return rate, out

@@ -173,3 +173,31 @@ def test_tfds_speech_commands_without_digit_labels_is_a_clear_error(tmp_path):
     with tfds.testing.mock_data(num_examples=4):
         with pytest.raises(DataError, match="has no digit labels"):
             load_tfds_digits("speech_commands", data_dir=str(tmp_path))
+
+
+# eSpeak NG 1.52 (espeakng-loader 0.2.x) dies on this request: a low pitch with
+# a wide range and long word gaps (found synthesizing the wide voice set).
+CRASHING = {
+    "text": "five six five nine five one",
+    "voice": "en-029+rob",
+    "rate": 123,
+    "pitch": 12,
+    "pitch_range": 85,
+    "word_gap": 8,
+}
+
+
+def test_a_crash_inside_espeak_is_named_and_the_corpus_falls_back():
+    from dltoolkit.audio import espeak
+    from dltoolkit.data.spoken_digits.synthetic import _fallback
+
+    with pytest.raises(DataError, match=r"eSpeak NG crashed \(signal \d+\) speaking"):
+        espeak.synthesize_many([{**CRASHING, "text": "one"}, CRASHING])
+    rate, (ok, failed) = espeak.synthesize_many(
+        [{**CRASHING, "text": "one"}, CRASHING], failures="return"
+    )
+    assert rate == 22050 and len(ok) > 1000 and "en-029+rob" in failed
+    spec = {**CRASHING, "accent": "en-029", "variant": "rob"}
+    fixed, pcm = _fallback(spec, failed)
+    assert fixed["fallback"] == {"word_gap": 0} and fixed["word_gap"] == 0
+    assert fixed["pitch"] == 12 and len(pcm) > 1000

@@ -198,7 +198,12 @@ def synthesize_split(
         specs = [
             _draw(rng, split, isolated_fraction, max_digits, voices) for rng in rngs
         ]
-        rate, speech = espeak.synthesize_many([_request(s) for s in specs])
+        rate, speech = espeak.synthesize_many(
+            [_request(s) for s in specs], failures="return"
+        )
+        for k, pcm in enumerate(speech):
+            if isinstance(pcm, str):
+                specs[k], speech[k] = _fallback(specs[k], pcm)
         for rng, spec, pcm in zip(rngs, specs, speech):
             samples = _render(spec, rng, pcm, rate)
             info = {k: v for k, v in spec.items() if k != "text"}
@@ -209,6 +214,22 @@ def synthesize_split(
     if bar is not None:
         bar.close()
     return out
+
+
+# Changes tried in turn when eSpeak NG crashes on a request (it does on rare
+# settings: a low pitch with a wide range and long word gaps, for one).
+FALLBACKS = ({"word_gap": 0}, {"word_gap": 0, "pitch_range": 50, "pitch": 50})
+
+
+def _fallback(spec: dict, error: str) -> tuple[dict, np.ndarray]:
+    """``spec`` with the first of :data:`FALLBACKS` eSpeak NG speaks, noted in
+    ``spec["fallback"]``, and its samples (DataError when none works)."""
+    for change in FALLBACKS:
+        changed = {**spec, **change}
+        _, (pcm,) = espeak.synthesize_many([_request(changed)], failures="return")
+        if not isinstance(pcm, str):
+            return {**changed, "fallback": change}, pcm
+    raise DataError(f"{error}; and with every fallback {FALLBACKS}")
 
 
 def check_voices(voices: str) -> None:
