@@ -87,6 +87,9 @@ class AsrConfig(TrainConfig):
         dropout, batch_norm: MLP regularization.
         input_noise: standard deviation of Gaussian noise added to the
             normalized input frames in training (0: none).
+        freq_mask: SpecAugment frequency masking in training: each frame
+            window loses one band of up to this many consecutive static
+            coefficients (mel bins for ``logmel``) and their deltas (0: off).
         lm_weight: scale of the bigram LM log-probabilities.
         insertion_penalty: log-score added per word (negative: fewer words).
         beam: Viterbi beam width in log units (None: exact Viterbi).
@@ -121,6 +124,7 @@ class AsrConfig(TrainConfig):
     hidden_units: tuple[int, ...] = (512, 512)
     dropout: float = 0.1
     input_noise: float = 0.0
+    freq_mask: int = 0
     batch_norm: bool = False
     lm_weight: float = 1.0
     insertion_penalty: float = 0.0
@@ -196,6 +200,11 @@ def check_config(config) -> None:
         raise ConfigError(f"context must be >= 0. Received: {config.context}")
     if config.beam is not None and config.beam <= 0:
         raise ConfigError(f"beam must be > 0 or none. Received: {config.beam}")
+    if not 0 <= config.freq_mask <= config.num_mel_bins:
+        raise ConfigError(
+            f"freq_mask must be in [0, num_mel_bins={config.num_mel_bins}]. "
+            f"Received: {config.freq_mask}"
+        )
     if config.input_noise < 0:
         raise ConfigError(f"input_noise must be >= 0. Received: {config.input_noise}")
     if not 0 <= config.augment <= 1:
@@ -298,7 +307,11 @@ class AsrApp(App):
     def pipelines(self, config, data) -> Pipelines:
         st = self.stage(config, data)
         train = frame_dataset(
-            st.features["train"], st.alignments["train"], config, shuffle=True
+            st.features["train"],
+            st.alignments["train"],
+            config,
+            shuffle=True,
+            static_dim=st.feature_config.static_dim,
         )
         val = frame_dataset(
             st.features["val"], st.alignments["val"], config, shuffle=False

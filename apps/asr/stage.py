@@ -177,8 +177,15 @@ def _save_gmm(gmm: WordHMMs, path: Path, seconds: float) -> None:
     path.with_suffix(".json").write_text(json.dumps({"seconds": seconds}) + "\n")
 
 
-def frame_dataset(features, alignments, config, *, shuffle):
-    """Batches of (spliced frames, state) from every frame of every utterance."""
+def frame_dataset(features, alignments, config, *, shuffle, static_dim=None):
+    """Batches of (spliced frames, state) from every frame of every utterance.
+
+    With ``config.freq_mask`` > 0 and ``static_dim`` given (the training
+    split), each example has one band of up to ``freq_mask`` consecutive
+    static coefficients (mel bins for log-mel) set to 0, the CMVN mean,
+    in every frame of its window and at the same place in each block of
+    deltas: SpecAugment's frequency masking (Park et al., 2019).
+    """
     c = config.context
     padded, centres, labels, offset = [], [], [], 0
     for f, a in zip(features, alignments):
@@ -203,4 +210,23 @@ def frame_dataset(features, alignments, config, *, shuffle):
         lambda i, y: (tf.gather(frames, i[:, None] + window[None]), y),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+    if getattr(config, "freq_mask", 0) and static_dim:
+        dim = int(frames.shape[1])
+        ds = ds.map(
+            lambda x, y: (frequency_mask(x, config.freq_mask, static_dim, dim), y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def frequency_mask(x, width: int, static_dim: int, dim: int):
+    """``x`` (batch, frames, dim) with one random band of ``0..width`` static
+    coefficients zeroed per example, repeated in each delta block."""
+    batch = tf.shape(x)[0]
+    widths = tf.random.uniform([batch], 0, width + 1, tf.int32)
+    starts = tf.random.uniform([batch], 0, 1 << 30, tf.int32) % tf.maximum(
+        static_dim - widths + 1, 1
+    )
+    k = tf.range(dim) % static_dim  # each feature's static coefficient
+    inside = (k[None] >= starts[:, None]) & (k[None] < (starts + widths)[:, None])
+    return x * tf.cast(~inside, x.dtype)[:, None, :]

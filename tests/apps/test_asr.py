@@ -16,6 +16,7 @@ from scipy.io import wavfile
 
 from dltoolkit.apps.asr.app import APP
 from dltoolkit.audio import write_wav
+from dltoolkit.errors import ConfigError
 from dltoolkit.training.app import main
 from dltoolkit.training.runner import load_trained_model
 from dltoolkit.tuning.spaces import search_space
@@ -401,7 +402,6 @@ def test_evaluate_with_data_refuses_in_one_line(run, tmp_path, capsys, args, mes
 
 def test_upper_hz_narrows_the_filterbank_and_is_checked():
     from dltoolkit.apps.asr.stage import feature_config
-    from dltoolkit.errors import ConfigError
 
     assert feature_config(APP.resolve("smoke", ["upper_hz=3800"])).upper_hz == 3800
     with pytest.raises(ConfigError, match="upper_hz <= 8000"):
@@ -410,7 +410,6 @@ def test_upper_hz_narrows_the_filterbank_and_is_checked():
 
 def test_input_noise_acts_in_training_only():
     from dltoolkit.apps.asr.model import build_hybrid
-    from dltoolkit.errors import ConfigError
 
     config = APP.resolve("smoke", ["input_noise=0.5", "dropout=0"])
     model = build_hybrid(config, 6, 5)
@@ -424,3 +423,32 @@ def test_input_noise_acts_in_training_only():
     assert "input_noise" not in [layer.name for layer in quiet.layers]
     with pytest.raises(ConfigError, match="input_noise must be >= 0"):
         APP.load_data(APP.resolve("smoke", ["input_noise=-1"]))
+
+
+def test_frequency_mask_zeroes_one_band_per_example_in_every_delta_block():
+    from dltoolkit.apps.asr.stage import frame_dataset, frequency_mask
+
+    tf.random.set_seed(0)
+    x = tf.ones([64, 3, 12])  # 4 static coefficients, deltas, delta-deltas
+    y = frequency_mask(x, 2, 4, 12).numpy()
+    widths = set()
+    for example in y:
+        assert (example == example[:1]).all()  # the same band in every frame
+        zero = example[0] == 0
+        static = zero[:4]
+        np.testing.assert_array_equal(zero, np.tile(static, 3))  # each block
+        (where,) = np.nonzero(static)
+        if len(where):
+            assert where.tolist() == list(range(where[0], where[-1] + 1))
+        widths.add(len(where))
+    assert widths == {0, 1, 2}
+    # Training only, and only when asked for.
+    features = [np.ones((10, 12), np.float32)] * 2
+    labels = [np.zeros(10, np.int32)] * 2
+    config = APP.resolve("smoke", ["freq_mask=2"])
+    masked = frame_dataset(features, labels, config, shuffle=True, static_dim=4)
+    plain = frame_dataset(features, labels, config, shuffle=False)
+    assert np.min(np.concatenate([b.numpy() for b, _ in masked])) == 0.0
+    assert np.min(np.concatenate([b.numpy() for b, _ in plain])) == 1.0
+    with pytest.raises(ConfigError, match="freq_mask must be in"):
+        APP.load_data(APP.resolve("smoke", ["freq_mask=99"]))
