@@ -78,6 +78,9 @@ class AsrConfig(TrainConfig):
         num_mel_bins, num_ceps, deltas: feature sizes (see FeatureConfig).
         upper_hz: the top of the mel filterbank (below 4000: a narrowband
             front end, which hears 16 kHz and 8 kHz recordings alike).
+        cmvn_speech_db: per-utterance CMVN statistics from the frames within
+            this many dB of the loudest one (the speech), so the silence
+            around it does not shift the features; none: every frame.
         states_per_word: HMM states of each word model.
         silence_states: HMM states of the silence model.
         mixtures: Gaussians per state (a power of two; reached by splitting).
@@ -116,6 +119,7 @@ class AsrConfig(TrainConfig):
     num_ceps: int = 13
     deltas: int = 2
     upper_hz: float = 7600.0
+    cmvn_speech_db: float | None = None
     states_per_word: int = 8
     silence_states: int = 3
     mixtures: int = 4

@@ -56,6 +56,7 @@ def feature_config(config) -> FeatureConfig:
             num_ceps=config.num_ceps,
             deltas=config.deltas,
             upper_hz=config.upper_hz,
+            cmvn_speech_db=config.cmvn_speech_db,
         )
     except ValueError as err:
         raise ConfigError(str(err)) from None
@@ -106,6 +107,8 @@ def gmm_key(config, data) -> str:
         spec["split"] = config.split
     if config.voices != "classic":  # likewise
         spec["voices"] = config.voices
+    if config.cmvn_speech_db is not None:  # likewise
+        spec["cmvn_speech_db"] = config.cmvn_speech_db
     if config.upper_hz != 7600.0:  # likewise
         spec["upper_hz"] = config.upper_hz
     if config.augment > 0 and config.augment_copies > 0:  # likewise

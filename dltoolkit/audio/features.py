@@ -31,6 +31,10 @@ class FeatureConfig:
         deltas: 0 (static only), 1 (+ deltas) or 2 (+ delta-deltas).
         delta_window: the regression half-window N of the deltas.
         cmvn: normalize each utterance to zero mean and unit variance.
+        cmvn_speech_db: with a value, the mean and variance come from the
+            frames whose energy is within this many dB of the utterance's
+            loudest frame (its speech), so how much silence surrounds the
+            speech no longer moves the normalized features; None: all frames.
         frame_ms, hop_ms: analysis window and frame shift.
         fft_length: FFT size (>= the window in samples).
         preemphasis: first-order pre-emphasis coefficient (0: none).
@@ -44,6 +48,7 @@ class FeatureConfig:
     deltas: int = 2
     delta_window: int = 2
     cmvn: bool = True
+    cmvn_speech_db: float | None = None
     frame_ms: float = 25.0
     hop_ms: float = 10.0
     fft_length: int = 512
@@ -61,6 +66,10 @@ class FeatureConfig:
             raise ValueError(
                 "num_ceps must be between 1 and num_mel_bins "
                 f"({self.num_mel_bins}). Received: {self.num_ceps}"
+            )
+        if self.cmvn_speech_db is not None and not self.cmvn_speech_db > 0:
+            raise ValueError(
+                f"cmvn_speech_db must be > 0 or None. Received: {self.cmvn_speech_db}"
             )
         if not 0 <= self.lower_hz < self.upper_hz <= self.sample_rate / 2:
             raise ValueError(
@@ -125,7 +134,10 @@ def log_mel_spectrogram(waveform, config: FeatureConfig = FeatureConfig()):
 
 def mfcc(waveform, config: FeatureConfig = FeatureConfig()):
     """Mel-frequency cepstral coefficients: ``(frames, num_ceps)``."""
-    log_mel = log_mel_spectrogram(waveform, config)
+    return _cepstra(log_mel_spectrogram(waveform, config), config)
+
+
+def _cepstra(log_mel, config: FeatureConfig):
     return tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[:, : config.num_ceps]
 
 
@@ -159,12 +171,21 @@ def deltas(features, window: int = 2):
     return total / float(2 * sum(n * n for n in range(1, window + 1)))
 
 
-def cmvn(features, epsilon: float = 1e-8):
+def cmvn(features, epsilon: float = 1e-8, weights=None):
     """Cepstral mean and variance normalization over one utterance's frames.
 
     Constant dimensions (silence) become 0 rather than dividing by zero.
+    ``weights`` (frames,), 0 or 1, picks the frames the statistics come from
+    (all when None or when it picks none); every frame is normalized.
     """
-    mean, var = tf.nn.moments(features, axes=[0], keepdims=True)
+    if weights is None:
+        mean, var = tf.nn.moments(features, axes=[0], keepdims=True)
+    else:
+        w = tf.cast(weights, features.dtype)
+        w = tf.where(tf.reduce_sum(w) > 0, w, tf.ones_like(w))[:, None]
+        total = tf.reduce_sum(w)
+        mean = tf.reduce_sum(w * features, axis=0, keepdims=True) / total
+        var = tf.reduce_sum(w * tf.square(features - mean), 0, keepdims=True) / total
     return (
         (features - mean)
         * tf.math.rsqrt(var + epsilon)
@@ -178,15 +199,25 @@ def compute_features(waveform, config: FeatureConfig = FeatureConfig()):
     Static features, then deltas (and delta-deltas), then CMVN. A waveform
     shorter than one window is zero-padded to one frame.
     """
-    if config.kind == "mfcc":
-        static = mfcc(waveform, config)
-    else:
-        static = log_mel_spectrogram(waveform, config)
+    log_mel = log_mel_spectrogram(waveform, config)
+    static = _cepstra(log_mel, config) if config.kind == "mfcc" else log_mel
     parts = [static]
     for _ in range(config.deltas):
         parts.append(deltas(parts[-1], config.delta_window))
     features = tf.concat(parts, axis=-1)
-    return cmvn(features) if config.cmvn else features
+    if not config.cmvn:
+        return features
+    if config.cmvn_speech_db is None:
+        return cmvn(features)
+    return cmvn(features, weights=speech_frames(log_mel, config.cmvn_speech_db))
+
+
+def speech_frames(log_mel, within_db: float):
+    """``(frames,)`` bool: frames whose mel power is within ``within_db`` dB
+    of the loudest frame's."""
+    energy = tf.reduce_logsumexp(log_mel, axis=-1)  # natural log of power
+    db = (energy - tf.reduce_max(energy)) * (10.0 / 2.302585092994046)
+    return db >= -within_db
 
 
 def num_frames(num_samples: int, config: FeatureConfig = FeatureConfig()) -> int:
