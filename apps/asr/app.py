@@ -104,6 +104,9 @@ class AsrConfig(TrainConfig):
         augment_copies: augmented copies of each training utterance added to
             the training split (when ``augment`` > 0); validation and test
             are never augmented.
+        augment_trim: the probability that an augmented copy is also cut
+            at a voice-activity threshold 10-40 dB below its loudest frame,
+            as trimmed recordings are (weak edge consonants go too).
     """
 
     data: str = "embedded"
@@ -136,6 +139,7 @@ class AsrConfig(TrainConfig):
     val_wer_size: int = 100
     augment: float = 0.0
     augment_copies: int = 1
+    augment_trim: float = 0.0
     batch_size: int = 256
     epochs: int = 8
     learning_rate: float = 1e-3
@@ -213,6 +217,10 @@ def check_config(config) -> None:
         raise ConfigError(f"input_noise must be >= 0. Received: {config.input_noise}")
     if not 0 <= config.augment <= 1:
         raise ConfigError(f"augment must be in [0, 1]. Received: {config.augment}")
+    if not 0 <= config.augment_trim <= 1:
+        raise ConfigError(
+            f"augment_trim must be in [0, 1]. Received: {config.augment_trim}"
+        )
     if config.augment_copies < 0:
         raise ConfigError(
             f"augment_copies must be >= 0. Received: {config.augment_copies}"
@@ -233,6 +241,7 @@ class AsrApp(App):
         "voices",
         "augment",
         "augment_copies",
+        "augment_trim",
     )
     profiles = PROFILES
     headline = "wer"
@@ -460,7 +469,9 @@ def augment_corpus(corpus, config):
     for c in range(1, config.augment_copies + 1):
         for i, u in enumerate(corpus.train):
             rng = np.random.default_rng([config.seed, i, c])
-            samples = random_augment(u.samples, SAMPLE_RATE, rng, config.augment)
+            samples = random_augment(
+                u.samples, SAMPLE_RATE, rng, config.augment, trim=config.augment_trim
+            )
             extra.append(
                 dataclasses.replace(u, samples=samples, info={**u.info, "augmented": c})
             )

@@ -115,6 +115,8 @@ def gmm_key(config, data) -> str:
         spec["augment"] = config.augment
         spec["augment_copies"] = config.augment_copies
         spec["augment_version"] = AUGMENT_VERSION
+        if config.augment_trim > 0:
+            spec["augment_trim"] = config.augment_trim
     spec["source"] = data.corpus.source
     spec["generator"] = GENERATOR_VERSION
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]

@@ -267,11 +267,44 @@ def gain(wave, rate: int, db: float) -> np.ndarray:
     return (x * np.float32(10 ** (db / 20))).astype(np.float32)
 
 
+# === Trimming ===
+
+
+def trim_silence(
+    wave, rate: int, threshold_db: float, margin_s: float = 0.0
+) -> np.ndarray:
+    """Cuts the start and end whose loudness stays ``threshold_db`` below the
+    loudest 10 ms frame's, as recordings trimmed by a voice-activity
+    threshold are (weak consonants at the edges go with the silence when
+    the threshold is high); ``margin_s`` seconds around the kept part stay.
+
+    The output is a contiguous part of ``wave`` (at least one 10 ms frame;
+    the whole of a silent or shorter wave).
+    """
+    x = _check_wave(wave, rate)
+    if not 0 < threshold_db <= 100:
+        raise ValueError(f"threshold_db must be in (0, 100]. Received: {threshold_db}")
+    if margin_s < 0:
+        raise ValueError(f"margin_s must be >= 0. Received: {margin_s}")
+    hop = max(1, int(round(0.01 * rate)))
+    n = len(x) // hop
+    if n < 1:
+        return x.copy()
+    rms = np.sqrt(np.mean(np.square(x[: n * hop].reshape(n, hop), dtype=np.float64), 1))
+    if rms.max() == 0:
+        return x.copy()
+    (loud,) = np.nonzero(rms >= rms.max() * 10 ** (-threshold_db / 20))
+    margin = int(round(margin_s * rate))
+    start = max(0, loud[0] * hop - margin)
+    end = min(len(x), (loud[-1] + 1) * hop + margin)
+    return x[start:end].copy()
+
+
 # === Random chains ===
 
 
 def random_augment(
-    wave, rate: int, rng: np.random.Generator, strength: float = 0.5
+    wave, rate: int, rng: np.random.Generator, strength: float = 0.5, trim: float = 0.0
 ) -> np.ndarray:
     """A random chain of the transforms above, ``strength`` in (0, 1].
 
@@ -280,14 +313,23 @@ def random_augment(
     semitones), VTLP (alpha 1 +- 0.1 s), reverberation (RT60 0.1 to
     0.1 + 0.7 s), band (telephone or 8k), noise (white/pink/brown, SNR from
     40 dB down to 40 - 30 s dB), gain (+- 6 s dB); ``s`` is ``strength``.
-    Speed changes the length; the result is scaled down if its peak would
-    pass 1. ``strength == 0`` returns a copy.
+    With probability ``trim`` (drawn first, and only when ``trim`` > 0, so
+    the other draws are those of ``trim=0``), the wave is also cut by
+    :func:`trim_silence` after the band and before the noise, at a threshold
+    from 10 to 40 dB below its loudest frame with a 0-30 ms margin. Speed
+    and trimming change the length; the result is scaled down if its peak
+    would pass 1. ``strength == 0`` returns a copy.
     """
     x = _check_wave(wave, rate)
     if not 0 <= strength <= 1:
         raise ValueError(f"strength must be in [0, 1]. Received: {strength}")
+    if not 0 <= trim <= 1:
+        raise ValueError(f"trim must be in [0, 1]. Received: {trim}")
     if strength == 0 or len(x) == 0:
         return x.copy()
+    cut = None
+    if trim > 0 and rng.random() < trim:
+        cut = (rng.uniform(10, 40), rng.uniform(0, 0.03))
     s = strength
     names = ("tempo", "vtlp", "reverb", "band", "noise", "gain")
     chosen = {name for name in names if rng.random() < s}
@@ -305,6 +347,8 @@ def random_augment(
         y = reverberate(y, rate, rng.uniform(0.1, 0.1 + 0.7 * s), rng)
     if "band" in chosen and rate > 8000:
         y = band_limit(y, rate, BANDS[rng.integers(len(BANDS))])
+    if cut is not None:
+        y = trim_silence(y, rate, *cut)
     if "noise" in chosen:
         snr = rng.uniform(40 - 30 * s, 40)
         y = add_noise(y, rate, snr, rng, NOISE_COLORS[rng.integers(3)])

@@ -130,6 +130,46 @@ def test_random_augment_is_seeded_and_keeps_the_contract():
     np.testing.assert_array_equal(A.random_augment(x, RATE, rng, 0.0), x)
 
 
+def test_trim_silence_cuts_quiet_edges_at_the_threshold():
+    """A 40 dB-down fricative-like lead, then a tone, then silence: a 50 dB
+    threshold keeps the lead, 30 dB cuts it, and the margin adds back."""
+    rng = np.random.default_rng(0)
+    silence = np.zeros(1600, np.float32)  # 100 ms
+    weak = (rng.standard_normal(800) * 0.005).astype(np.float32)  # 50 ms, -40 dB
+    tone = _tone(500, 0.2)
+    x = np.concatenate([silence, weak, tone, silence])
+    kept = A.trim_silence(x, RATE, 50)
+    assert len(kept) == len(weak) + len(tone)
+    np.testing.assert_array_equal(kept, x[1600 : 1600 + len(kept)])
+    cut = A.trim_silence(x, RATE, 30)
+    assert len(cut) == len(tone)
+    np.testing.assert_array_equal(cut, tone)
+    margin = A.trim_silence(x, RATE, 30, margin_s=0.01)
+    assert len(margin) == len(tone) + 2 * 160
+    # Silent, empty and sub-frame waves come back whole.
+    for wave in (np.zeros(500, np.float32), np.zeros(0, np.float32), tone[:100]):
+        np.testing.assert_array_equal(A.trim_silence(wave, RATE, 30), wave)
+
+
+def test_random_augment_trims_only_when_asked_and_keeps_other_draws():
+    rng = np.random.default_rng(6)
+    lead = np.zeros(3200, np.float32)
+    x = np.concatenate([lead, (rng.standard_normal(RATE) * 0.1).astype("float32")])
+    lengths = []
+    for seed in range(20):
+        plain = A.random_augment(x, RATE, np.random.default_rng(seed), 0.5)
+        again = A.random_augment(x, RATE, np.random.default_rng(seed), 0.5, trim=0.0)
+        np.testing.assert_array_equal(plain, again)  # trim=0 draws nothing
+        always = A.random_augment(x, RATE, np.random.default_rng(seed), 0.5, trim=1)
+        lengths.append((len(plain), len(always)))
+    # Trimming removes the 200 ms lead every time, but for the margin (up to
+    # 30 ms) and what a band filter or reverberation spread into it.
+    for plain, trimmed in lengths:
+        assert trimmed <= plain - 1900, (plain, trimmed)
+    with pytest.raises(ValueError, match=r"trim must be in \[0, 1\]"):
+        A.random_augment(x, RATE, rng, 0.5, trim=2)
+
+
 def test_seeded_transforms_repeat():
     x = _tone(300)
     for fn in (
