@@ -4,6 +4,7 @@ on one split of an FSDD folder.
 
     .venv/bin/python bench/asr.py --data PATH/recordings
                                   [--split index|speaker:NAME[+NAME]]
+                                  [--train-on recordings|embedded]
                                   [--profile real] [--set KEY=VALUE ...]
                                   [--run-dir DIR] [--threads T] [--force]
                                   [--out FILE.json] [--smoke]
@@ -34,6 +35,12 @@ part by isolated-digit accuracy:
   dropout 0.3, softmax over the digits;
   Adam 1e-3, batch 32, up to 30 epochs, early stopping on validation
   accuracy (patience 5, best weights). Seconds: the fit.
+
+``--train-on embedded`` measures the step from synthetic to real voices:
+ours trains on the embedded eSpeak corpus only (profile ``quick`` unless
+given; ``--set`` changes it), the peers on its single-digit utterances of
+the folder's digits (augmented copies included), and all three are scored
+on every recording of the folder (``bench/results/asr_transfer.json``).
 
 The table gives accuracy, training seconds, seconds scoring the test split,
 and our accuracy and seconds over the best peer's (the peer with the highest
@@ -248,7 +255,7 @@ def run_cnn(mels, labels, digits, smoke=False) -> dict:
     frames = min(max(len(m) for m in mels["train"]), CNN_MAX_FRAMES)
     x = {k: _fixed_length(v, frames) for k, v in mels.items()}
     index = {d: i for i, d in enumerate(digits)}
-    y = {k: np.array([index[d] for d in v]) for k, v in labels.items()}
+    y = {k: np.array([index[d] for d in labels[k]]) for k in ("train", "val")}
     model = keras_cnn(frames, x["train"].shape[2], len(digits))
     stop = keras.callbacks.EarlyStopping(
         "val_accuracy", patience=CNN_PATIENCE, restore_best_weights=True
@@ -292,13 +299,28 @@ def main(argv=None) -> int:
         help="index (FSDD's: recordings 0-4 test) or speaker:NAME[+NAME] "
         "(those speakers held out)",
     )
+    parser.add_argument(
+        "--train-on",
+        choices=("recordings", "embedded"),
+        default="recordings",
+        help="recordings: everyone trains on the folder's training part; "
+        "embedded: on the synthetic corpus only (default profile quick), "
+        "scored on every recording of the folder",
+    )
     _harness.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.data is None and not args.smoke:
         parser.error("--data PATH (an FSDD recordings folder) is required")
+    transfer = args.train_on == "embedded"
+    if transfer and args.split != "index":
+        parser.error("--split is for --train-on recordings (embedded: all are test)")
+    if transfer and args.profile is None and not args.smoke:
+        args.profile = "quick"
     profile = _harness.profile(args)
     name = (
-        "asr"
+        "asr_transfer"
+        if transfer
+        else "asr"
         if args.split == "index"
         else "asr_" + args.split.replace(":", "_").replace("+", "_")
     )
@@ -309,7 +331,7 @@ def main(argv=None) -> int:
     from dltoolkit.apps.asr.app import APP
     from dltoolkit.apps.asr.stage import feature_config
     from dltoolkit.audio.features import FeatureConfig
-    from dltoolkit.data.spoken_digits import DIGIT_WORDS
+    from dltoolkit.data.spoken_digits import DIGIT_WORDS, load_fsdd_folder
     from dltoolkit.errors import UserError
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-asr-"))
@@ -318,7 +340,11 @@ def main(argv=None) -> int:
     os.environ["DLTOOLKIT_CACHE"] = str(scratch / "cache")
     try:
         data_path = args.data or str(write_smoke_folder(scratch / "recordings"))
-        overrides = [f"data={data_path}", f"split={args.split}", *args.overrides]
+        overrides = (
+            [*args.overrides]
+            if transfer
+            else [f"data={data_path}", f"split={args.split}", *args.overrides]
+        )
         if profile == "smoke" and not any(o.startswith("epochs=") for o in overrides):
             # The smoke profile's two epochs leave the hybrid untrained (WER
             # 1.0); eight learn the toy tones, for a few seconds more.
@@ -330,15 +356,31 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         splits = {"train": corpus.train, "val": corpus.val, "test": corpus.test}
+        if transfer:
+            # The peers classify isolated words: the synthetic corpus's single
+            # digits (augmented copies included) train them; every recording
+            # of the folder is the test set, for all three.
+            try:
+                folder = load_fsdd_folder(data_path)
+            except UserError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 2
+            said = {u.text for u in folder.train + folder.val + folder.test}
+            splits = {
+                "train": [u for u in corpus.train if u.text in said],
+                "val": [u for u in corpus.val if u.text in said],
+                "test": folder.train + folder.val + folder.test,
+            }
+        digits = [w for w in DIGIT_WORDS if w in {u.text for u in splits["train"]}]
+        splits["val"] = [u for u in splits["val"] if u.text in digits]
         labels = {k: [u.text for u in v] for k, v in splits.items()}
-        digits = [w for w in DIGIT_WORDS if w in set(labels["train"])]
         print(f"[bench] data: {corpus.source}; {corpus.sizes}; {corpus.splits}")
         run.print_threads()
 
         rows = {}
         run_dir = Path(args.run_dir) if args.run_dir else scratch / "run"
         ours_name = f"dltoolkit {profile}"  # the profile is a setting here
-        rows[ours_name] = run_ours(config, profile, run_dir, corpus.test)
+        rows[ours_name] = run_ours(config, profile, run_dir, splits["test"])
 
         seconds, mfcc = _harness.timed(
             lambda: {k: features(v, feature_config(config)) for k, v in splits.items()}
@@ -356,16 +398,18 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    truth = labels["test"]
-    held_out = sorted({u.speaker for u in corpus.test}) if args.split != "index" else []
+    truth, test = labels["test"], splits["test"]
+    held_out = (
+        sorted({u.speaker for u in test}) if transfer or args.split != "index" else []
+    )
     for row in rows.values():
         predicted = row.pop("predicted")
         row["accuracy"] = _accuracy(predicted, truth)
         if held_out:
             row["speaker_accuracy"] = {
                 s: _accuracy(
-                    [p for p, u in zip(predicted, corpus.test) if u.speaker == s],
-                    [t for t, u in zip(truth, corpus.test) if u.speaker == s],
+                    [p for p, u in zip(predicted, test) if u.speaker == s],
+                    [t for t, u in zip(truth, test) if u.speaker == s],
                 )
                 for s in held_out
             }
@@ -396,10 +440,22 @@ def main(argv=None) -> int:
         f"[bench] ours / best peer ({best_name}): accuracy {ratios['accuracy']:.3f}x, "
         f"train seconds {ratios['seconds']:.2f}x"
     )
+    if transfer:
+        split = {
+            "name": "train on embedded, test on every recording",
+            "train": len(splits["train"]),
+            "val": len(splits["val"]),
+            "test": len(test),
+            "ours_train": len(corpus.train),
+            "speakers": held_out,
+        }
+    else:
+        split = {"name": args.split, **corpus.sizes, "held_out": held_out}
     run.write(
         {
             "data": f"FSDD folder {Path(data_path).name}",
-            "split": {"name": args.split, **corpus.sizes, "held_out": held_out},
+            "train_on": args.train_on,
+            "split": split,
             "profile": profile,
             "overrides": _harness.shown(args.overrides),
             "digits": digits,

@@ -35,13 +35,14 @@ def _bench_process(name, tmp_path, *args):
     )
 
 
-def _bench(name, tmp_path, *args):
-    """Runs ``bench/NAME.py --smoke --out FILE ARGS``; returns (stdout, JSON)."""
+def _bench(name, tmp_path, *args, benchmark=None):
+    """Runs ``bench/NAME.py --smoke --out FILE ARGS``; returns (stdout, JSON).
+    ``benchmark``: the name the JSON gives the run (default ``name``)."""
     out = tmp_path / f"{name}.json"
     done = _bench_process(name, tmp_path, *args)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
     figures = json.loads(out.read_text())
-    _check_description(name, figures)
+    _check_description(name, figures, benchmark or name)
     assert _report().render(out).startswith(f"`{out.as_posix()}`")  # README tables
     return done.stdout, figures
 
@@ -56,9 +57,9 @@ def _report():
     return report
 
 
-def _check_description(name, figures):
+def _check_description(name, figures, benchmark=None):
     """What bench/_harness.py adds to every results file."""
-    assert figures["benchmark"] == name and figures["smoke"] is True
+    assert figures["benchmark"] == (benchmark or name) and figures["smoke"] is True
     machine = figures["machine"]
     assert machine["cpu_model"] and machine["usable_cpus"] >= 1
     assert machine["packages"]["numpy"] and machine["python"]
@@ -213,6 +214,34 @@ def test_asr_bench_scores_the_three_contenders(tmp_path):
     # Each digit's tones are apart in pitch: the per-digit HMMs find them.
     assert rows["hmmlearn GMM-HMM"]["accuracy"] >= 0.9
     assert rows["Keras CNN"]["epochs_run"] == 2
+
+
+def test_asr_bench_trains_on_the_synthetic_corpus_and_tests_on_recordings(tmp_path):
+    sizes = ["train_size=30", "val_size=6", "test_size=4", "isolated_fraction=1"]
+    stdout, figures = _bench(
+        "asr",
+        tmp_path,
+        "--train-on",
+        "embedded",
+        *[f"--set={o}" for o in sizes],
+        benchmark="asr_transfer",
+    )
+    assert figures["train_on"] == "embedded" and figures["profile"] == "smoke"
+    split = figures["split"]
+    # Every recording of the smoke folder (2 speakers x 10 digits x 8) is test.
+    assert split["test"] == 160 and split["speakers"] == ["ann", "ben"]
+    assert split["ours_train"] == 30 and 0 < split["train"] <= 30
+    rows = figures["rows"]
+    assert set(rows) == {"dltoolkit smoke", "hmmlearn GMM-HMM", "Keras CNN"}
+    for name, row in rows.items():
+        assert set(row["speaker_accuracy"]) == {"ann", "ben"}, name
+        mean = sum(row["speaker_accuracy"].values()) / 2  # 80 recordings each
+        assert row["accuracy"] == pytest.approx(mean), name
+        assert f"| {name} | {row['accuracy']:.4f} |" in stdout
+    done = _bench_process("asr", tmp_path, "--train-on", "embedded", "--split", "x")
+    assert done.returncode == 2 and "--split is for --train-on recordings" in (
+        done.stderr
+    )
 
 
 def test_captioning_bench_scores_ours_the_example_and_the_floor(tmp_path):
