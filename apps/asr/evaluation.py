@@ -205,24 +205,26 @@ def evaluate(rec, st, data, config, run_dir: Path) -> Evaluation:
                 ),
             ),
         )
-    if any("variant" in u.info for u in utts):
+    # The synthetic utterances' variant and SNR (with several sources, the
+    # others' utterances are left out of these two tables).
+    synthetic = [i for i, u in enumerate(utts) if "variant" in u.info]
+    if synthetic:
+        parts = [[x[i] for i in synthetic] for x in (utts, refs, hyb, gmm)]
         sections.append(
             (
-                "Results by voice variant",
+                "Results by voice variant (synthetic utterances)",
                 markdown_table(
                     ["variant", *header[1:]],
-                    _breakdown(utts, refs, hyb, gmm, lambda u: u.info["variant"]),
+                    _breakdown(*parts, lambda u: u.info["variant"]),
                 ),
             )
         )
         sections.append(
             (
-                "Results by signal-to-noise ratio",
+                "Results by signal-to-noise ratio (synthetic utterances)",
                 markdown_table(
                     ["SNR dB", *header[1:]],
-                    _breakdown(
-                        utts, refs, hyb, gmm, lambda u: u.info["snr_db"] or "clean"
-                    ),
+                    _breakdown(*parts, lambda u: u.info["snr_db"] or "clean"),
                 ),
             )
         )

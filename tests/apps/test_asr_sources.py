@@ -162,3 +162,19 @@ def test_two_sources_report_per_source_and_per_speaker(folders, cache, tmp_path)
     mean = np.mean([row["accuracy"] for row in sources.values()])
     assert overall == pytest.approx(mean, abs=1e-3)
     assert "## Results by source" in (tmp_path / "report.md").read_text()
+
+
+def test_embedded_and_a_folder_together_report_each(folders, cache, tmp_path):
+    """The synthetic corpus beside recordings: the variant and SNR tables keep
+    to the synthetic utterances (the recordings have neither)."""
+    a = folders["a"]
+    config = APP.resolve("smoke", [f"data=embedded,{a}", "epochs=2"])
+    APP.train(config, tmp_path, profile="smoke", verbose=0)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics["sources"]) == {"embedded", str(a)}
+    assert metrics["sources"][str(a)]["test"] == len(DIGITS) * 2 * 2  # 0, 1
+    report = (tmp_path / "report.md").read_text()
+    variants = report.split("## Results by voice variant (synthetic utterances)")[1]
+    table = variants.split("##")[0]
+    assert "alice" not in table and "bob" not in table
+    assert any(f"| {v} |" in table for v in ("m3", "f2", "klatt3"))  # test voices
