@@ -200,7 +200,8 @@ PROFILES = {
     # validation split (0.4% per utterance at 250, not 1% at 100); with the
     # robust settings (augmentation, speech-frame CMVN, input noise): a
     # speaker held out of FSDD, jackson, 0.798 (0.772 without), and 0.858
-    # with the embedded corpus added (data=embedded,PATH; README).
+    # with the embedded corpus added (data=embedded,PATH; 40% single digits
+    # then; bench/results/asr_real_mixed_jackson.json).
     "real": dict(
         mixtures=8,
         hidden_units=(1024, 1024, 1024),
