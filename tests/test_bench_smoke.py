@@ -218,6 +218,7 @@ def test_asr_bench_scores_the_three_contenders(tmp_path):
 
 def test_asr_bench_trains_on_the_synthetic_corpus_and_tests_on_recordings(tmp_path):
     sizes = ["train_size=30", "val_size=6", "test_size=4", "isolated_fraction=1"]
+    sizes.append("epochs=2")  # the path, not the accuracy
     stdout, figures = _bench(
         "asr",
         tmp_path,
