@@ -66,7 +66,11 @@ PEER = "Keras example"
 IMAGE_SIZE, SEQ_LENGTH, VOCAB_SIZE = 299, 25, 10_000
 EMBED_DIM, FF_DIM, BATCH_SIZE, EPOCHS = 512, 512, 64, 30
 CAPTIONS_PER_IMAGE = 5
-SMOKE = dict(image_size=64, embed_dim=32, ff_dim=32, batch_size=8, epochs=2)
+# Smoke mode runs the example's steps eagerly: a handful of steps, where
+# tracing its train step (EfficientNetB0 and five captions) took 30 s.
+SMOKE = dict(
+    image_size=64, embed_dim=32, ff_dim=32, batch_size=8, epochs=2, run_eagerly=True
+)
 COLORS = {"red": (220, 30, 30), "green": (30, 180, 30), "blue": (30, 30, 220)}
 SHAPES = ("square", "stripe")
 
@@ -342,7 +346,10 @@ def run_keras(data, budget: float, sizes: dict, weights: str | None) -> dict:
     val, _ = dataset(data.val, False)
     model = keras_example(sizes, weights)
     steps = int(np.ceil(n_train / sizes["batch_size"])) * sizes["epochs"]
-    model.compile(optimizer=keras.optimizers.Adam(WarmUp(steps // 15)))
+    model.compile(
+        optimizer=keras.optimizers.Adam(WarmUp(steps // 15)),
+        run_eagerly=sizes.get("run_eagerly", False),
+    )
     stop = Budget(budget).callback
     early = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
     start = time.perf_counter()
