@@ -88,6 +88,7 @@ def _backbone(model):
     return model.get_layer("backbone_features").get_layer("backbone")
 
 
+@pytest.mark.slow  # 35 s: keeps the default suite under 15 minutes
 def test_classify_frozen_then_fine_tuned_across_resume(weights, tmp_path):
     """Epoch 1 frozen (batch norm statistics included); raising epochs resumes
     into epoch 2, which fine-tunes the top layers only; the export reads PNG
@@ -154,6 +155,7 @@ def test_classify_frozen_then_fine_tuned_across_resume(weights, tmp_path):
     np.testing.assert_allclose(np.array(probs.split(), float), want, atol=1e-5)
 
 
+@pytest.mark.slow  # 24 s: keeps the default suite under 15 minutes
 def test_captioning_backbone_trains_and_exports(weights, tmp_path):
     path, _ = weights
     run_dir = tmp_path / "run"

@@ -116,6 +116,7 @@ def test_bad_subword_settings_exit_with_one_line(overrides, message, tmp_path, c
     assert message in train_error(APP, tmp_path / "run", capsys, overrides)
 
 
+@pytest.mark.slow  # 11 s; the module's GRU run covers the subword path
 def test_transformer_on_subwords_trains_and_exports(tmp_path):
     """The real profile's path: a variable-length transformer on subwords."""
     data = _pairs_file(tmp_path / "pairs.txt", count=300)

@@ -72,7 +72,10 @@ def test_two_trials_then_resume(tmp_path, capsys):
     assert _trial_dirs(tmp_path) == ["trial_0", "trial_1", "trial_2"]
 
 
-@pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
+@pytest.mark.parametrize(
+    "tuner",
+    [pytest.param("hyperband", marks=pytest.mark.slow), "bayesian"],  # 9 s each
+)
 def test_other_tuners(tuner, tmp_path):
     summary = run_search(
         APP,
