@@ -215,7 +215,7 @@ def frame_dataset(features, alignments, config, *, shuffle, static_dim=None):
         lambda i, y: (tf.gather(frames, i[:, None] + window[None]), y),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    if getattr(config, "freq_mask", 0) and static_dim:
+    if config.freq_mask and static_dim:
         dim = int(frames.shape[1])
         ds = ds.map(
             lambda x, y: (frequency_mask(x, config.freq_mask, static_dim, dim), y),
