@@ -195,7 +195,8 @@ def gan_space(hp, config) -> dict:
 
 
 def asr_space(hp, config) -> dict:
-    """Features, word-HMM states and mixtures, the hybrid MLP, LM weight, penalty.
+    """Features, word-HMM states and mixtures, the hybrid MLP, the decoder's LM
+    weight, insertion penalty and GMM score weight.
 
     The objective is the validation WER (``val_wer``, logged by the app).
     """
@@ -208,7 +209,8 @@ def asr_space(hp, config) -> dict:
         "context": hp.Int("context", 2, 8, default=5),
         "hidden_units": (width,) * depth,
         "dropout": round(hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.1), 2),
-        "lm_weight": hp.Float("lm_weight", 0.5, 8.0, sampling="log", default=1.0),
+        "lm_weight": hp.Float("lm_weight", 1.0, 30.0, sampling="log", default=10.0),
+        "gmm_weight": hp.Choice("gmm_weight", [0.0, 0.5, 1.0], default=0.0),
         "insertion_penalty": hp.Float(
             "insertion_penalty", -10.0, 5.0, step=2.5, default=0.0
         ),

@@ -93,9 +93,14 @@ class AsrConfig(TrainConfig):
         freq_mask: SpecAugment frequency masking in training: each frame
             window loses one band of up to this many consecutive static
             coefficients (mel bins for ``logmel``) and their deltas (0: off).
-        lm_weight: scale of the bigram LM log-probabilities.
+        lm_weight: scale of the bigram LM log-probabilities (10: the frame
+            scores of the acoustic models are not independent, so they
+            outweigh the LM at 1; measured, README).
         insertion_penalty: log-score added per word (negative: fewer words).
         beam: Viterbi beam width in log units (None: exact Viterbi).
+        gmm_weight: the weight of the GMM-HMM's frame scores (its per-frame
+            state log-posteriors) added to the network's in decoding, in the
+            export too (0: the network's alone).
         val_wer_size: validation utterances decoded for ``val_wer``.
         augment: strength of waveform augmentation of the training split, in
             [0, 1] (0: off): each transform of
@@ -133,9 +138,10 @@ class AsrConfig(TrainConfig):
     input_noise: float = 0.0
     freq_mask: int = 0
     batch_norm: bool = False
-    lm_weight: float = 1.0
+    lm_weight: float = 10.0
     insertion_penalty: float = 0.0
     beam: float | None = None
+    gmm_weight: float = 0.0
     val_wer_size: int = 100
     augment: float = 0.0
     augment_copies: int = 1
@@ -233,6 +239,8 @@ def check_config(config) -> None:
             f"freq_mask must be in [0, num_mel_bins={config.num_mel_bins}]. "
             f"Received: {config.freq_mask}"
         )
+    if config.gmm_weight < 0:
+        raise ConfigError(f"gmm_weight must be >= 0. Received: {config.gmm_weight}")
     if config.input_noise < 0:
         raise ConfigError(f"input_noise must be >= 0. Received: {config.input_noise}")
     if not 0 <= config.augment <= 1:
@@ -291,8 +299,11 @@ class AsrApp(App):
         for split in ("train", "val", "test"):
             if not getattr(corpus, split):
                 raise DataError(f"{corpus.source}: the {split} split is empty")
-        # The LM counts the original transcripts (copies would only rescale).
-        lm = BigramLM.estimate([u.text for u in corpus.train], DIGIT_WORDS)
+        # The LM counts the original transcripts (copies would only rescale);
+        # its words, the decoding lexicon, are those the training split says:
+        # a word no utterance trains ("oh" in FSDD) keeps an untrained model.
+        texts = [u.text for u in corpus.train]
+        lm = BigramLM.estimate(texts, trained_words(texts))
         if augmenting(config):
             corpus = augment_corpus(corpus, config)
         return AsrData(corpus, lm, DIGIT_WORDS)
@@ -370,7 +381,14 @@ class AsrApp(App):
             insertion_penalty=config.insertion_penalty,
         )
         return Recognizer(
-            model, graph, st.log_priors, st.feature_config, config.context, config.beam
+            model,
+            graph,
+            st.log_priors,
+            st.feature_config,
+            config.context,
+            config.beam,
+            gmm=st.gmm.emissions,
+            gmm_weight=config.gmm_weight,
         )
 
     def callbacks(self, config, data, model, run_dir):
@@ -445,6 +463,12 @@ def read_sources(sources, config, held_out):
         else:
             corpora[source] = load_fsdd_folder(source, held_out)
     return combine(corpora)
+
+
+def trained_words(texts) -> tuple[str, ...]:
+    """The digit words that ``texts`` hold, in :data:`DIGIT_WORDS` order."""
+    seen = {w for t in texts for w in t.split()}
+    return tuple(w for w in DIGIT_WORDS if w in seen)
 
 
 def data_sources(text: str) -> list[str]:

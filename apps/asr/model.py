@@ -72,6 +72,40 @@ def log_priors(alignments, n_states: int) -> np.ndarray:
     return np.log(counts / counts.sum()).astype(np.float32)
 
 
+class GaussianScores(tf.Module):
+    """``log p(x_t | s)`` of diagonal-covariance GMM states, in TensorFlow.
+
+    The log-density of every component is one matrix product over the
+    features and their squares: ``-x^2 / (2 var) + x mu / var + c``.
+
+    Args:
+        emissions: a :class:`~dltoolkit.hmm.GMMEmissions`.
+    """
+
+    def __init__(self, emissions):
+        super().__init__(name="gaussian_scores")
+        n, k, d = emissions.means.shape
+        means = emissions.means.reshape(n * k, d)
+        precision = 1.0 / emissions.covars.reshape(n * k, d)
+        with np.errstate(divide="ignore"):
+            log_w = np.log(emissions.weights).reshape(n * k)
+        const = log_w - 0.5 * (
+            d * np.log(2 * np.pi)
+            - np.log(precision).sum(1)
+            + (means**2 * precision).sum(1)
+        )
+        self.shape = (n, k)
+        self.square = tf.constant((-0.5 * precision).T, tf.float32)  # (D, NK)
+        self.linear = tf.constant((means * precision).T, tf.float32)
+        self.const = tf.constant(const, tf.float32)
+
+    def __call__(self, features):
+        x = tf.cast(features, tf.float32)
+        comp = tf.matmul(x * x, self.square) + tf.matmul(x, self.linear) + self.const
+        comp = tf.reshape(comp, [-1, *self.shape])
+        return tf.reduce_logsumexp(comp, axis=-1)  # (T, N)
+
+
 class Recognizer(tf.Module):
     """Waveform -> transcript, all in TensorFlow: features, network, Viterbi.
 
@@ -82,12 +116,32 @@ class Recognizer(tf.Module):
         feature_config: the :class:`FeatureConfig` of training.
         context: frames of context on each side.
         beam: Viterbi beam width or None.
+        gmm: the GMM emissions of the word HMMs (a
+            :class:`~dltoolkit.hmm.GMMEmissions`), needed when ``gmm_weight``
+            is not 0.
+        gmm_weight: the weight of the GMM-HMM's frame scores added to the
+            network's: ``log p(x|s) / p(x)`` of the network plus
+            ``gmm_weight`` times the GMM's per-frame state log-posterior
+            (a log-linear combination of the two acoustic models).
     """
 
     def __init__(
-        self, model, graph: DecodingGraph, priors, feature_config, context, beam=None
+        self,
+        model,
+        graph: DecodingGraph,
+        priors,
+        feature_config,
+        context,
+        beam=None,
+        *,
+        gmm=None,
+        gmm_weight: float = 0.0,
     ):
         super().__init__(name="recognizer")
+        if gmm_weight and gmm is None:
+            raise ValueError("gmm_weight needs the GMM emissions (gmm=...)")
+        self.gmm_weight = float(gmm_weight)
+        self.gmm = GaussianScores(gmm) if self.gmm_weight else None
         self.model = model
         self.feature_config = feature_config
         self.context = int(context)
@@ -108,7 +162,12 @@ class Recognizer(tf.Module):
     def _scores(self, features):
         """Scaled log-likelihoods ``(T, A)`` of one utterance's features."""
         posteriors = self.model(splice(features, self.context), training=False)
-        return tf.math.log(tf.cast(posteriors, tf.float32) + _EPS) - self.log_priors
+        scores = tf.math.log(tf.cast(posteriors, tf.float32) + _EPS) - self.log_priors
+        if self.gmm is None:
+            return scores
+        gmm = self.gmm(features)
+        gmm -= tf.reduce_logsumexp(gmm, axis=1, keepdims=True)
+        return scores + self.gmm_weight * gmm
 
     def _recognize(self, waveform):
         # Shorter input (empty included) is padded with silence to MIN_SAMPLES,

@@ -121,10 +121,17 @@ class WordHMMs:
         return out
 
     def graph(self, lm: BigramLM, *, lm_weight=1.0, insertion_penalty=0.0):
-        """The decoding graph of these models with ``lm``."""
+        """The decoding graph of these models with ``lm``, whose words (all of
+        these models' or some of them) are the lexicon."""
+        unknown = [w for w in lm.words if w not in self.words]
+        if unknown:
+            raise ValueError(
+                f"the LM has words without a model: {unknown}. "
+                f"Models: {list(self.words)}"
+            )
         return compose_graph(
-            {w: self.units(w) for w in self.words},
-            {w: self.log_stay[self.units(w)].tolist() for w in self.words},
+            {w: self.units(w) for w in lm.words},
+            {w: self.log_stay[self.units(w)].tolist() for w in lm.words},
             self.units("<sil>"),
             self.log_stay[self.units("<sil>")].tolist(),
             lm,

@@ -222,6 +222,7 @@ def test_asr_space_gives_config_overrides():
         "hidden_units",
         "lm_weight",
         "insertion_penalty",
+        "gmm_weight",
         "optimizer",
         "learning_rate",
     ):
@@ -235,12 +236,40 @@ def test_beam_pruning_keeps_the_transcripts(run):
     run_dir, config, _, data = run
     model = load_trained_model(run_dir)
     exact = APP.recognizer(model, config, data)
-    pruned = APP.recognizer(model, dataclasses.replace(config, beam=30.0), data)
+    pruned = APP.recognizer(model, dataclasses.replace(config, beam=80.0), data)
     for u in data.corpus.test[:3]:
         wave = tf.constant(u.samples)
         a, b = exact.recognize(wave), pruned.recognize(wave)
         assert a["transcript"].numpy() == b["transcript"].numpy()
         assert b["score"].numpy() == pytest.approx(a["score"].numpy(), rel=1e-5)
+
+
+def test_gmm_weight_adds_the_gmm_state_posteriors_to_the_network_scores(run):
+    from dltoolkit.apps.asr.model import GaussianScores, Recognizer
+
+    run_dir, config, _, data = run
+    st = APP.stage(config, data)
+    features = st.features["test"][0]
+    ours = GaussianScores(st.gmm.emissions)(features).numpy()
+    np.testing.assert_allclose(ours, st.gmm.log_likelihoods(features), rtol=1e-4)
+    model = load_trained_model(run_dir)
+    plain = APP.recognizer(model, config, data)
+    fused = APP.recognizer(model, dataclasses.replace(config, gmm_weight=0.5), data)
+    gmm = ours - np.logaddexp.reduce(ours, axis=1, keepdims=True)
+    np.testing.assert_allclose(
+        fused.scores(tf.constant(features)).numpy(),
+        plain.scores(tf.constant(features)).numpy() + 0.5 * gmm,
+        rtol=1e-4,
+        atol=1e-3,
+    )
+    out = fused.recognize(tf.constant(data.corpus.test[0].samples))
+    assert set(out["words"].numpy().astype(str)) <= set(data.lm.words)
+    with pytest.raises(ValueError, match="gmm_weight needs the GMM emissions"):
+        Recognizer(
+            model, plain.graph, st.log_priors, st.feature_config, 2, gmm_weight=1.0
+        )
+    with pytest.raises(ConfigError, match="gmm_weight must be >= 0"):
+        APP.load_data(APP.resolve("smoke", ["gmm_weight=-1"]))
 
 
 @pytest.mark.slow

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from app_helpers import train_error
 
-from dltoolkit.apps.asr.app import APP
+from dltoolkit.apps.asr.app import APP, trained_words
 from dltoolkit.audio import write_wav
+from dltoolkit.data.spoken_digits import DIGIT_WORDS
 from dltoolkit.training.app import main
 
 DIGITS = range(5)  # enough words for the split and the breakdowns
@@ -75,6 +76,15 @@ def test_sources_combine_split_by_split(folders):
         u.info["file"] for u in one.test
     ]
     assert str(a) in both.source and str(b) in both.source
+
+
+def test_lexicon_is_the_words_training_holds(folders):
+    # Tiny folders say zero..four: no model of the other words is trained,
+    # so none of them is in the LM, the decoding graph or a transcript.
+    data = APP.load_data(APP.resolve("smoke", [f"data={folders['a']}"]))
+    assert data.lm.words == DIGIT_WORDS[: len(DIGITS)]
+    assert data.words == DIGIT_WORDS  # the acoustic models: every word
+    assert trained_words(["oh two", "nine oh oh"]) == ("two", "nine", "oh")
 
 
 def test_speaker_split_holds_out_whole_speakers(folders):

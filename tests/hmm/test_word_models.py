@@ -94,6 +94,26 @@ def test_embedded_training_learns_the_word_models():
     assert words == test_texts
 
 
+def test_graph_lexicon_is_the_lm_words():
+    feats, texts = _synthetic(np.random.default_rng(1))
+    model, _ = train_word_hmms(
+        feats, texts, ("a", "b"), states_per_word=2, silence_states=1, mixtures=1
+    )
+    only_a = BigramLM.estimate(["a", "a a"], ("a",))
+    graph = model.graph(only_a)
+    assert graph.words == ("a",)
+    used = set(graph.state_units.tolist()) - {-1}
+    assert used == set(model.units("<sil>")) | set(model.units("a"))
+    scores = [model.log_likelihoods(f) for f in feats[:4]]
+    t = max(len(s) for s in scores)
+    batch = np.stack([np.pad(s, ((0, t - len(s)), (0, 0))) for s in scores])
+    words, _ = decode_batch(graph, batch, [len(s) for s in scores])
+    assert all(set(w.split()) <= {"a"} for w in words)
+    assert any("b" in t for t in texts[:4])  # b's frames had to go somewhere
+    with pytest.raises(ValueError, match=r"the LM has words without a model: \['c'\]"):
+        model.graph(BigramLM.estimate(["a c"], ("a", "c")))
+
+
 def test_em_iteration_skips_utterances_too_short_for_their_transcript():
     rng = np.random.default_rng(3)
     feats, texts = _synthetic(rng, 6)
