@@ -120,9 +120,10 @@ class Recognizer(tf.Module):
             :class:`~dltoolkit.hmm.GMMEmissions`), needed when ``gmm_weight``
             is not 0.
         gmm_weight: the weight of the GMM-HMM's frame scores added to the
-            network's: ``log p(x|s) / p(x)`` of the network plus
-            ``gmm_weight`` times the GMM's per-frame state log-posterior
-            (a log-linear combination of the two acoustic models).
+            network's: the network's scaled log-likelihood (log-posterior
+            minus log-prior) plus ``gmm_weight`` times the GMM's per-frame
+            state log-posterior under equal priors (a log-linear combination
+            of the two acoustic models).
     """
 
     def __init__(
