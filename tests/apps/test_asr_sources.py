@@ -131,7 +131,6 @@ def test_bad_sources_and_splits_are_one_line(
 def test_real_profile_resolves():
     config = APP.resolve("real", ["data=x", "split=speaker:george"])
     assert config.split == "speaker:george" and config.mixtures == 8
-    assert config.gmm_weight == 1.0 and APP.resolve("quick").gmm_weight == 0.0
     assert config.epochs > APP.resolve("quick").epochs
     assert APP.resolve("quick").split == "index"
 
