@@ -207,7 +207,7 @@ PROFILES = {
     # robust settings (augmentation, speech-frame CMVN, input noise). Not
     # gmm_weight (the GMM-HMM's scores added to the network's): measured on
     # one run each, it helps where the GMMs are the better model (jackson
-    # held out: 0.826 -> 0.882) and costs where the network is (FSDD's index
+    # held out: 0.822-0.826 -> 0.882) and costs where the network is (index
     # split: 0.996 -> 0.988; george held out: 0.822 -> 0.820; README).
     "real": dict(
         mixtures=8,
