@@ -27,7 +27,13 @@ import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
 from dltoolkit.apps.asr import evaluation
-from dltoolkit.apps.asr.model import WAVEFORM, Recognizer, build_hybrid
+from dltoolkit.apps.asr.model import (
+    ACOUSTIC_MODELS,
+    WAVEFORM,
+    Recognizer,
+    build_hybrid,
+    is_sequence_model,
+)
 from dltoolkit.apps.asr.stage import (
     AsrData,
     Stage,
@@ -35,6 +41,7 @@ from dltoolkit.apps.asr.stage import (
     frame_dataset,
     gmm_key,
     make_stage,
+    utterance_dataset,
 )
 from dltoolkit.audio.augment import random_augment
 from dltoolkit.audio.wav import SAMPLE_RATE, read_wav
@@ -85,9 +92,17 @@ class AsrConfig(TrainConfig):
         silence_states: HMM states of the silence model.
         mixtures: Gaussians per state (a power of two; reached by splitting).
         gmm_iterations: Baum-Welch iterations per mixture size.
-        context: frames on each side spliced into the network's input.
+        acoustic: the hybrid's network: ``mlp`` (a window of spliced frames
+            -> the centre frame's state) or ``bigru`` (a bidirectional GRU
+            over the whole utterance -> every frame's state).
+        context: frames on each side spliced into the MLP's input.
         hidden_units: the MLP's hidden layer widths.
-        dropout, batch_norm: MLP regularization.
+        rnn_units, rnn_layers: the bidirectional GRU's state size (each
+            way) and layers.
+        utterance_batch: utterances per training batch of ``bigru``
+            (``batch_size`` counts the MLP's frames).
+        dropout: dropout of the MLP's hidden layers or of each GRU layer's
+            input; batch_norm: the MLP's.
         input_noise: standard deviation of Gaussian noise added to the
             normalized input frames in training (0: none).
         freq_mask: SpecAugment frequency masking in training: each frame
@@ -132,8 +147,12 @@ class AsrConfig(TrainConfig):
     silence_states: int = 3
     mixtures: int = 4
     gmm_iterations: int = 3
+    acoustic: str = "mlp"
     context: int = 5
     hidden_units: tuple[int, ...] = (512, 512)
+    rnn_units: int = 128
+    rnn_layers: int = 2
+    utterance_batch: int = 16
     dropout: float = 0.1
     input_noise: float = 0.0
     freq_mask: int = 0
@@ -228,9 +247,15 @@ def check_config(config) -> None:
     m = config.mixtures
     if m < 1 or m & (m - 1):
         raise ConfigError(f"mixtures must be a power of two. Received: mixtures={m}")
-    for key in ("states_per_word", "silence_states", "gmm_iterations", "val_wer_size"):
+    positive = ("states_per_word", "silence_states", "gmm_iterations", "val_wer_size")
+    for key in (*positive, "rnn_units", "rnn_layers", "utterance_batch"):
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be >= 1. Received: {getattr(config, key)}")
+    if config.acoustic not in ACOUSTIC_MODELS:
+        raise ConfigError(
+            f"acoustic must be one of {', '.join(ACOUSTIC_MODELS)}. "
+            f"Received: acoustic={config.acoustic}"
+        )
     if config.context < 0:
         raise ConfigError(f"context must be >= 0. Received: {config.context}")
     if config.beam is not None and config.beam <= 0:
@@ -351,6 +376,19 @@ class AsrApp(App):
 
     def pipelines(self, config, data) -> Pipelines:
         st = self.stage(config, data)
+        if is_sequence_model(config):
+            train = utterance_dataset(
+                st.features["train"],
+                st.alignments["train"],
+                config,
+                shuffle=True,
+                static_dim=st.feature_config.static_dim,
+            )
+            val = utterance_dataset(
+                st.features["val"], st.alignments["val"], config, shuffle=False
+            )
+            n = len(st.features["train"])
+            return Pipelines(train, val, math.ceil(n / config.utterance_batch))
         train = frame_dataset(
             st.features["train"],
             st.alignments["train"],
@@ -386,7 +424,7 @@ class AsrApp(App):
             graph,
             st.log_priors,
             st.feature_config,
-            config.context,
+            None if is_sequence_model(config) else config.context,
             config.beam,
             gmm=st.gmm.emissions,
             gmm_weight=config.gmm_weight,

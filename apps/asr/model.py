@@ -1,9 +1,13 @@
 """The hybrid acoustic model and the in-graph recognizer of the ASR app.
 
-The network (an MLP over spliced frames, ``dltoolkit.models`` ``mlp``) predicts
-the acoustic state of the centre frame; its log-posteriors minus the log state
-priors are scaled likelihoods ``log p(x|s) + const`` that replace the GMM
-scores in the decoding graph (Bourlard & Morgan's hybrid NN/HMM).
+The network predicts the acoustic state of every frame: an MLP over spliced
+frames (``dltoolkit.models`` ``mlp``; ``acoustic=mlp``) sees a window of
+``2 * context + 1`` frames around the one it labels; a bidirectional GRU
+(``rnn``; ``acoustic=bigru``) reads the whole utterance and labels each of
+its frames. Its log-posteriors minus the log state priors are scaled
+likelihoods ``log p(x|s) + const`` that replace the GMM scores in the
+decoding graph (Bourlard & Morgan's hybrid NN/HMM; a recurrent acoustic
+model as in Graves et al.'s hybrid BLSTM).
 
 References:
     Bourlard, H. and Morgan, N. (1994). Connectionist Speech Recognition: A
@@ -43,27 +47,55 @@ def splice(features, context: int):
     return tf.signal.frame(padded, 2 * context + 1, 1, axis=0)
 
 
+ACOUSTIC_MODELS = ("mlp", "bigru")
+
+
+def is_sequence_model(config) -> bool:
+    """Whether ``config``'s network reads whole utterances (not windows)."""
+    return config.acoustic == "bigru"
+
+
 def build_hybrid(config, feature_dim: int, n_states: int):
-    """The frame classifier: spliced frames -> acoustic state posteriors.
+    """The frame classifier: acoustic state posteriors of frames.
+
+    ``acoustic=mlp``: ``(batch, 2 * context + 1, D)`` spliced windows ->
+    ``(batch, n_states)``, the centre frame's. ``acoustic=bigru``:
+    ``(batch, T, D)`` utterances -> ``(batch, T, n_states)``, every frame's,
+    from ``rnn_layers`` bidirectional GRU layers of ``rnn_units`` each way
+    (``dropout`` on each layer's input).
 
     With ``config.input_noise`` > 0, Gaussian noise of that standard
     deviation is added to the (CMVN-normalized) input frames in training
     only, a regularizer against the synthetic voices' exact spectra.
     """
-    shape = (2 * config.context + 1, feature_dim)
-    mlp = get_builder("mlp")(
-        shape,
-        n_states,
-        hidden_units=tuple(config.hidden_units),
-        dropout=config.dropout,
-        batch_norm=config.batch_norm,
-        name="hybrid",
-    )
+    if is_sequence_model(config):
+        shape = (None, feature_dim)
+        net = get_builder("rnn")(
+            shape,
+            n_states,
+            cell="gru",
+            units=config.rnn_units,
+            num_layers=config.rnn_layers,
+            bidirectional=True,
+            head="many_to_many",
+            dropout=config.dropout,
+            name="hybrid",
+        )
+    else:
+        shape = (2 * config.context + 1, feature_dim)
+        net = get_builder("mlp")(
+            shape,
+            n_states,
+            hidden_units=tuple(config.hidden_units),
+            dropout=config.dropout,
+            batch_norm=config.batch_norm,
+            name="hybrid",
+        )
     if not config.input_noise:
-        return mlp
+        return net
     frames = keras.Input(shape, name="frames")
     noisy = keras.layers.GaussianNoise(config.input_noise, name="input_noise")(frames)
-    return keras.Model(frames, mlp(noisy), name="hybrid")
+    return keras.Model(frames, net(noisy), name="hybrid")
 
 
 def log_priors(alignments, n_states: int) -> np.ndarray:
@@ -114,7 +146,8 @@ class Recognizer(tf.Module):
         graph: the decoding graph (lexicon + bigram LM).
         priors: ``(A,)`` log state priors.
         feature_config: the :class:`FeatureConfig` of training.
-        context: frames of context on each side.
+        context: frames of context on each side of an MLP's window; None
+            for a sequence network (``(1, T, D)`` -> ``(1, T, A)``).
         beam: Viterbi beam width or None.
         gmm: the GMM emissions of the word HMMs (a
             :class:`~dltoolkit.hmm.GMMEmissions`), needed when ``gmm_weight``
@@ -145,7 +178,7 @@ class Recognizer(tf.Module):
         self.gmm = GaussianScores(gmm) if self.gmm_weight else None
         self.model = model
         self.feature_config = feature_config
-        self.context = int(context)
+        self.context = None if context is None else int(context)
         self.beam = beam
         self.log_priors = tf.constant(priors, tf.float32)
         self.graph = graph
@@ -162,7 +195,10 @@ class Recognizer(tf.Module):
 
     def _scores(self, features):
         """Scaled log-likelihoods ``(T, A)`` of one utterance's features."""
-        posteriors = self.model(splice(features, self.context), training=False)
+        if self.context is None:  # the whole utterance at once
+            posteriors = self.model(features[None], training=False)[0]
+        else:
+            posteriors = self.model(splice(features, self.context), training=False)
         scores = tf.math.log(tf.cast(posteriors, tf.float32) + _EPS) - self.log_priors
         if self.gmm is None:
             return scores

@@ -235,3 +235,53 @@ def frequency_mask(x, width: int, static_dim: int, dim: int):
     k = tf.range(dim) % static_dim  # each feature's static coefficient
     inside = (k[None] >= starts[:, None]) & (k[None] < (starts + widths)[:, None])
     return x * tf.cast(~inside, x.dtype)[:, None, :]
+
+
+def utterance_dataset(features, alignments, config, *, shuffle, static_dim=None):
+    """Batches of ``config.utterance_batch`` whole utterances for a sequence
+    network: ``(batch, T, D)`` features and ``(batch, T)`` states.
+
+    Utterances of similar length share a batch (sorted by length, with a
+    random jitter of up to a quarter of the longest when ``shuffle``, so the
+    batches differ from epoch to epoch; then the batch order is shuffled).
+    Shorter ones are padded by repeating their last frame and its state (the
+    trailing silence goes on), so no frame needs a mask. With
+    ``config.freq_mask`` and ``static_dim``, SpecAugment frequency masking as
+    in :func:`frame_dataset`, one band per utterance.
+    """
+    lengths = np.array([len(f) for f in features])
+    dim = int(features[0].shape[1])
+    size = config.utterance_batch
+    rng = np.random.default_rng(config.seed)
+
+    def batches():
+        key = lengths.astype(np.float64)
+        if shuffle:
+            key = key + rng.uniform(0, max(lengths.max() / 4, 1), len(key))
+        order = np.argsort(key, kind="stable")
+        groups = [order[i : i + size] for i in range(0, len(order), size)]
+        if shuffle:
+            rng.shuffle(groups)
+        for group in groups:
+            t = lengths[group].max()
+            x = np.stack([_pad_edge(features[i], t) for i in group])
+            y = np.stack([_pad_edge(alignments[i], t) for i in group])
+            yield x.astype(np.float32), y.astype(np.int32)
+
+    ds = tf.data.Dataset.from_generator(
+        batches,
+        output_signature=(
+            tf.TensorSpec([None, None, dim], tf.float32),
+            tf.TensorSpec([None, None], tf.int32),
+        ),
+    ).apply(tf.data.experimental.assert_cardinality(-(-len(lengths) // size)))
+    if config.freq_mask and static_dim:
+        ds = ds.map(
+            lambda x, y: (frequency_mask(x, config.freq_mask, static_dim, dim), y)
+        )
+    return ds.prefetch(2)
+
+
+def _pad_edge(x: np.ndarray, length: int) -> np.ndarray:
+    """``x`` extended to ``length`` along axis 0 by repeating its last row."""
+    return np.concatenate([x, np.repeat(x[-1:], length - len(x), 0)])

@@ -200,6 +200,8 @@ def test_second_train_resumes_without_retraining(run):
         ("mixtures=3", "mixtures must be a power of two"),
         ("context=-1", "context must be >= 0"),
         ("beam=0", "beam must be > 0 or none"),
+        ("acoustic=cnn", "acoustic must be one of mlp, bigru"),
+        ("rnn_units=0", "rnn_units must be >= 1"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, override, message, run):
@@ -481,3 +483,70 @@ def test_frequency_mask_zeroes_one_band_per_example_in_every_delta_block():
     assert np.min(np.concatenate([b.numpy() for b, _ in plain])) == 1.0
     with pytest.raises(ConfigError, match="freq_mask must be in"):
         APP.load_data(APP.resolve("smoke", ["freq_mask=99"]))
+
+
+def test_utterance_batches_pad_with_the_last_frame_and_cover_each_utterance_once():
+    from dltoolkit.apps.asr.stage import utterance_dataset
+
+    lengths = [3, 5, 4, 7, 2]
+    # Utterance i's frames all hold i (features) and 10 * i + t (states).
+    features = [np.full((n, 2), i, np.float32) for i, n in enumerate(lengths)]
+    labels = [10 * i + np.arange(n, dtype=np.int32) for i, n in enumerate(lengths)]
+    config = APP.resolve("smoke", ["utterance_batch=2"])
+    ds = utterance_dataset(features, labels, config, shuffle=True)
+    assert int(ds.cardinality()) == 3
+    orders = []
+    for _ in range(4):  # epochs
+        seen = []
+        for x, y in ds:
+            x, y = x.numpy(), y.numpy()
+            assert x.shape[:2] == y.shape and x.shape[1] == max(
+                lengths[int(row[0, 0])] for row in x
+            )
+            for row, states in zip(x, y):
+                i = int(row[0, 0])
+                n = lengths[i]
+                assert (row == i).all()
+                np.testing.assert_array_equal(states[:n], labels[i])
+                assert (states[n:] == labels[i][-1]).all()  # the last state on
+                seen.append(i)
+        assert sorted(seen) == list(range(5))
+        orders.append(tuple(seen))
+    assert len(set(orders)) > 1  # shuffled from epoch to epoch
+    plain = utterance_dataset(features, labels, config, shuffle=False)
+    first = [tuple(int(r[0, 0]) for r in x.numpy()) for x, _ in plain]
+    assert first == [(4, 0), (2, 1), (3,)]  # by length, in order
+
+
+def test_bigru_acoustic_model_labels_every_frame_and_exports(run, tmp_path):
+    from dltoolkit.apps.asr.model import build_hybrid
+
+    _, config, _, data = run
+    seq = dataclasses.replace(
+        config, acoustic="bigru", rnn_units=8, rnn_layers=1, epochs=2
+    )
+    model = build_hybrid(seq, 6, 5)
+    for t in (1, 9):
+        assert model(np.zeros((2, t, 6), np.float32)).shape == (2, t, 5)
+    run_dir = tmp_path / "bigru"
+    metrics = APP.train(seq, run_dir, profile="smoke", verbose=0)
+    assert 0 <= metrics["wer"] and metrics["epochs"] == 2
+    trained = load_trained_model(run_dir)
+    assert trained.output_shape == (None, None, APP.stage(seq, data).gmm.n_states)
+    rec = APP.recognizer(trained, seq, data)
+    st = APP.stage(seq, data)
+    features = st.features["test"][0]
+    posteriors = trained(features[None], training=False).numpy()[0]
+    np.testing.assert_allclose(
+        rec.scores(tf.constant(features)).numpy(),
+        np.log(posteriors + 1e-8) - st.log_priors,
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    serve = _serve(run_dir)
+    for u in data.corpus.test[:3]:
+        wave = tf.constant(u.samples)
+        assert (
+            serve(waveform=wave)["transcript"].numpy()
+            == rec.recognize(wave)["transcript"].numpy()
+        )
