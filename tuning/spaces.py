@@ -195,26 +195,36 @@ def gan_space(hp, config) -> dict:
 
 
 def asr_space(hp, config) -> dict:
-    """Features, word-HMM states and mixtures, the hybrid MLP, the decoder's LM
-    weight, insertion penalty and GMM score weight.
+    """Features, word-HMM states and mixtures, the hybrid network (an MLP
+    over spliced frames or a bidirectional GRU over utterances, with its
+    sizes), the decoder's LM weight, insertion penalty and GMM score weight.
 
     The objective is the validation WER (``val_wer``, logged by the app).
     """
-    width = hp.Choice("hidden_width", [128, 256, 512, 1024], default=512)
-    depth = hp.Int("hidden_layers", 1, 3, default=2)
-    return {
+    values = {
         "features": hp.Choice("features", ["mfcc", "logmel"], default="mfcc"),
         "states_per_word": hp.Choice("states_per_word", [5, 8, 10], default=8),
         "mixtures": hp.Choice("mixtures", [1, 2, 4, 8], default=4),
-        "context": hp.Int("context", 2, 8, default=5),
-        "hidden_units": (width,) * depth,
-        "dropout": round(hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.1), 2),
-        "lm_weight": hp.Float("lm_weight", 1.0, 30.0, sampling="log", default=10.0),
-        "gmm_weight": hp.Choice("gmm_weight", [0.0, 0.5, 1.0], default=0.0),
-        "insertion_penalty": hp.Float(
+        "acoustic": hp.Choice("acoustic", ["mlp", "bigru"], default="mlp"),
+    }
+    with hp.conditional_scope("acoustic", ["mlp"]):
+        width = hp.Choice("hidden_width", [128, 256, 512, 1024], default=512)
+        depth = hp.Int("hidden_layers", 1, 3, default=2)
+        values["context"] = hp.Int("context", 2, 8, default=5)
+    with hp.conditional_scope("acoustic", ["bigru"]):
+        values["rnn_units"] = hp.Choice("rnn_units", [64, 128, 256], default=128)
+        values["rnn_layers"] = hp.Int("rnn_layers", 1, 3, default=2)
+    if width is not None:
+        values["hidden_units"] = (width,) * depth
+    values.update(
+        dropout=round(hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.1), 2),
+        lm_weight=hp.Float("lm_weight", 1.0, 30.0, sampling="log", default=10.0),
+        gmm_weight=hp.Choice("gmm_weight", [0.0, 0.5, 1.0], default=0.0),
+        insertion_penalty=hp.Float(
             "insertion_penalty", -10.0, 5.0, step=2.5, default=0.0
         ),
-    }
+    )
+    return _active(values)
 
 
 ARCHITECTURE_SPACES = {

@@ -231,6 +231,12 @@ def test_asr_space_gives_config_overrides():
         assert key in overrides, key
     resolved = type(config)(**{**config.__dict__, **overrides})
     assert resolved.mixtures in (1, 2, 4, 8)
+    assert resolved.acoustic == "mlp" and "rnn_units" not in overrides
+    fixed = kt.HyperParameters()
+    fixed.Fixed("acoustic", "bigru")  # the GRU's sizes instead of the MLP's
+    bigru = search_space("asr", fixed, config)
+    assert bigru["rnn_units"] == 128 and bigru["rnn_layers"] == 2
+    assert "hidden_units" not in bigru and "context" not in bigru
     assert APP.objective == "val_wer"
 
 
