@@ -3,7 +3,7 @@ GMM-HMM per digit (hmmlearn) and a small Keras CNN on log-mel spectrograms,
 on one split of an FSDD folder.
 
     .venv/bin/python bench/asr.py --data PATH/recordings
-                                  [--split index|speaker:NAME[+NAME]]
+                                  [--split index|speaker:NAME[+NAME]|each-speaker]
                                   [--train-on recordings|embedded]
                                   [--profile real] [--set KEY=VALUE ...]
                                   [--run-dir DIR] [--threads T] [--force]
@@ -35,6 +35,13 @@ part by isolated-digit accuracy:
   dropout 0.3, softmax over the digits;
   Adam 1e-3, batch 32, up to 30 epochs, early stopping on validation
   accuracy (patience 5, best weights). Seconds: the fit.
+
+``--split each-speaker`` is leave-one-speaker-out: one fresh process per
+speaker of the folder runs the ``speaker:NAME`` bench (waiting, between
+them, for the 1-minute load to fall back to the CPU count), and
+``bench/results/asr_each_speaker.json`` gathers them: each contender's
+accuracy on every held-out speaker, their mean, the speakers on which ours
+leads every peer, and the seconds summed.
 
 ``--train-on embedded`` measures the step from synthetic to real voices:
 ours trains on the embedded eSpeak corpus only (profile ``quick`` unless
@@ -289,6 +296,123 @@ def _accuracy(predicted, labels) -> float:
 
 # === Main ===
 
+EACH_SPEAKER = "each-speaker"
+
+
+def each_speaker(args) -> int:
+    """Leave-one-speaker-out: the ``speaker:NAME`` bench for every speaker of
+    the folder, each in a fresh process; writes their summary."""
+    import json
+    import subprocess
+    import time
+
+    from dltoolkit.data.spoken_digits import fsdd_speakers
+    from dltoolkit.errors import UserError
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-asr-each-"))
+    try:
+        data_path = args.data or str(write_smoke_folder(scratch / "recordings"))
+        try:
+            speakers = sorted(fsdd_speakers(data_path))
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        run = _harness.Run("asr_each_speaker", args)
+        common = ["--data", data_path, *(["--smoke"] if args.smoke else [])]
+        if args.profile:
+            common += ["--profile", args.profile]
+        if args.threads:
+            common += ["--threads", str(args.threads)]
+        if args.force:
+            common.append("--force")
+        common += [f"--set={o}" for o in args.overrides]
+        results = {}
+        for i, speaker in enumerate(speakers):
+            if i and not args.smoke:
+                _wait_for_idle(time)
+            out = scratch / f"{speaker}.json"
+            print(f"[bench] held out: {speaker} ({i + 1}/{len(speakers)})", flush=True)
+            done = subprocess.run(
+                [sys.executable, __file__, *common]
+                + ["--split", f"speaker:{speaker}", "--out", str(out)],
+                check=False,
+            )
+            if done.returncode:
+                print(
+                    f"error: the bench with {speaker} held out exited with "
+                    f"{done.returncode}",
+                    file=sys.stderr,
+                )
+                return done.returncode
+            results[speaker] = json.loads(out.read_text())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    run.write(summarize_speakers(results, args))
+    return 0
+
+
+def _wait_for_idle(time, limit_s: float = 300.0) -> None:
+    """Sleeps until the 1-minute load is at most the CPU count (the last
+    speaker's training still weighs in it), for ``limit_s`` at most."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        if os.getloadavg()[0] <= _harness.cores():
+            return
+        time.sleep(5)
+
+
+def summarize_speakers(results: dict, args) -> dict:
+    """The results of the ``speaker:NAME`` benches as one table: each
+    contender's accuracy per held-out speaker and their mean."""
+    speakers = list(results)
+    names = list(next(iter(results.values()))["rows"])
+    ours = names[0]
+    rows = {}
+    for name in names:
+        each = {s: results[s]["rows"][name]["accuracy"] for s in speakers}
+        rows[name] = {
+            "speaker_accuracy": each,
+            "mean_accuracy": sum(each.values()) / len(each),
+            "seconds": sum(results[s]["rows"][name]["seconds"] for s in speakers),
+        }
+    peers = [n for n in names if n != ours]
+    best = max(peers, key=lambda n: rows[n]["mean_accuracy"])
+    leads = [
+        s
+        for s in speakers
+        if all(
+            rows[ours]["speaker_accuracy"][s] > rows[p]["speaker_accuracy"][s]
+            for p in peers
+        )
+    ]
+    print("\n| held out | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for s in speakers:
+        cells = " | ".join(f"{rows[n]['speaker_accuracy'][s]:.4f}" for n in names)
+        print(f"| {s} | {cells} |")
+    means = " | ".join(f"{rows[n]['mean_accuracy']:.4f}" for n in names)
+    print(f"| mean | {means} |")
+    ratio = rows[ours]["mean_accuracy"] / rows[best]["mean_accuracy"]
+    print(
+        f"[bench] ours / best peer ({best}) in mean accuracy: {ratio:.3f}x; ours "
+        f"leads every peer on {len(leads)} of {len(speakers)} speakers"
+    )
+    return {
+        "data": results[speakers[0]]["data"],
+        "split": {"name": EACH_SPEAKER, "speakers": speakers},
+        "profile": results[speakers[0]]["profile"],
+        "overrides": _harness.shown(args.overrides),
+        "ours": ours,
+        "best_peer": best,
+        "ours_over_best_peer_mean_accuracy": ratio,
+        "ours_leads_on": leads,
+        "rows": rows,
+        "per_speaker": {
+            s: {k: r[k] for k in ("split", "rows", "load", "seconds_total")}
+            for s, r in results.items()
+        },
+    }
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -296,8 +420,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--split",
         default="index",
-        help="index (FSDD's: recordings 0-4 test) or speaker:NAME[+NAME] "
-        "(those speakers held out)",
+        help="index (FSDD's: recordings 0-4 test), speaker:NAME[+NAME] "
+        "(those speakers held out) or each-speaker (leave-one-speaker-out)",
     )
     parser.add_argument(
         "--train-on",
@@ -316,6 +440,8 @@ def main(argv=None) -> int:
         parser.error("--split is for --train-on recordings (embedded: all are test)")
     if transfer and args.profile is None and not args.smoke:
         args.profile = "quick"
+    if args.split == EACH_SPEAKER:
+        return each_speaker(args)
     profile = _harness.profile(args)
     name = (
         "asr_transfer"

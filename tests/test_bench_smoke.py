@@ -245,6 +245,43 @@ def test_asr_bench_trains_on_the_synthetic_corpus_and_tests_on_recordings(tmp_pa
     )
 
 
+def test_asr_bench_holds_out_each_speaker_in_turn(tmp_path):
+    stdout, figures = _bench(
+        "asr", tmp_path, "--split", "each-speaker", benchmark="asr_each_speaker"
+    )
+    assert figures["split"] == {"name": "each-speaker", "speakers": ["ann", "ben"]}
+    rows, per = figures["rows"], figures["per_speaker"]
+    assert figures["ours"] == "dltoolkit smoke"
+    assert set(rows) == {"dltoolkit smoke", "hmmlearn GMM-HMM", "Keras CNN"}
+    for speaker in ("ann", "ben"):  # each run held out that speaker alone
+        assert per[speaker]["split"]["held_out"] == [speaker]
+        assert per[speaker]["split"]["test"] == 80  # all of his: 10 digits x 8
+    for name, row in rows.items():
+        each = {s: per[s]["rows"][name]["accuracy"] for s in ("ann", "ben")}
+        assert row["speaker_accuracy"] == each, name
+        assert row["mean_accuracy"] == pytest.approx(sum(each.values()) / 2)
+        assert row["seconds"] == pytest.approx(
+            sum(per[s]["rows"][name]["seconds"] for s in ("ann", "ben"))
+        )
+    best = max(
+        ("hmmlearn GMM-HMM", "Keras CNN"), key=lambda n: rows[n]["mean_accuracy"]
+    )
+    assert figures["best_peer"] == best
+    assert figures["ours_over_best_peer_mean_accuracy"] == pytest.approx(
+        rows["dltoolkit smoke"]["mean_accuracy"] / rows[best]["mean_accuracy"]
+    )
+    table = stdout.split("| held out |")[-1]
+    for speaker in ("ann", "ben", "mean"):
+        key = "mean_accuracy" if speaker == "mean" else None
+        cells = " | ".join(
+            f"{(r[key] if key else r['speaker_accuracy'][speaker]):.4f}"
+            for r in rows.values()
+        )
+        assert f"| {speaker} | {cells} |" in table
+    leads = figures["ours_leads_on"]
+    assert f"ours leads every peer on {len(leads)} of 2 speakers" in stdout
+
+
 def test_captioning_bench_scores_ours_the_example_and_the_floor(tmp_path):
     stdout, figures = _bench("captioning", tmp_path)
     assert figures["profile"] == "smoke" and figures["ours"] == "dltoolkit smoke"

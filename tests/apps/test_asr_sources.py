@@ -131,6 +131,7 @@ def test_bad_sources_and_splits_are_one_line(
 def test_real_profile_resolves():
     config = APP.resolve("real", ["data=x", "split=speaker:george"])
     assert config.split == "speaker:george" and config.mixtures == 8
+    assert config.gmm_weight == 0.5 and APP.resolve("quick").gmm_weight == 0
     assert config.epochs > APP.resolve("quick").epochs
     assert APP.resolve("quick").split == "index"
 
