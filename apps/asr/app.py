@@ -9,7 +9,8 @@ python -m apps.asr train --set data=embedded,PATH/fsdd/recordings  # both
 python -m apps.asr predict --run-dir DIR one.wav two.wav
 
 Training: (a) whole-word HMMs with GMM emissions by embedded Baum-Welch
-(``dltoolkit.hmm.word_models``), then (b) an MLP over spliced frames on the
+(``dltoolkit.hmm.word_models``), then (b) an MLP over spliced frames (or,
+``acoustic=bigru``, a bidirectional GRU over whole utterances) on the
 GMM-HMM's Viterbi state alignments (the Keras fit, resumable). Decoding:
 W* = argmax_W P(X|W) P(W) over a graph of the lexicon and a bigram LM of the
 training transcripts, with LM weight and word-insertion penalty.
