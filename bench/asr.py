@@ -38,10 +38,11 @@ part by isolated-digit accuracy:
 
 ``--split each-speaker`` is leave-one-speaker-out: one fresh process per
 speaker of the folder runs the ``speaker:NAME`` bench (waiting, between
-them, for the 1-minute load to fall back to the CPU count), and
+them, for the 1-minute load to fall back to the limit the bench checks), and
 ``bench/results/asr_each_speaker.json`` gathers them: each contender's
 accuracy on every held-out speaker, their mean, the speakers on which ours
-leads every peer, and the seconds summed.
+leads every peer, and the seconds summed. With ``--run-dir DIR`` each
+speaker's run and results stay in ``DIR`` and an interrupted bench resumes.
 
 ``--train-on embedded`` measures the step from synthetic to real voices:
 ours trains on the embedded eSpeak corpus only (profile ``quick`` unless
@@ -301,7 +302,12 @@ EACH_SPEAKER = "each-speaker"
 
 def each_speaker(args) -> int:
     """Leave-one-speaker-out: the ``speaker:NAME`` bench for every speaker of
-    the folder, each in a fresh process; writes their summary."""
+    the folder, each in a fresh process; writes their summary.
+
+    With ``--run-dir DIR``, speaker NAME's app run is ``DIR/NAME`` and its
+    results ``DIR/NAME.json``; a speaker whose results are there already is
+    not run again, so an interrupted bench goes on where it stopped.
+    """
     import json
     import subprocess
     import time
@@ -317,6 +323,8 @@ def each_speaker(args) -> int:
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+        parts = Path(args.run_dir) if args.run_dir else scratch
+        parts.mkdir(parents=True, exist_ok=True)
         run = _harness.Run("asr_each_speaker", args)
         common = ["--data", data_path, *(["--smoke"] if args.smoke else [])]
         if args.profile:
@@ -328,19 +336,26 @@ def each_speaker(args) -> int:
         common += [f"--set={o}" for o in args.overrides]
         results = {}
         for i, speaker in enumerate(speakers):
-            if i and not args.smoke:
-                _wait_for_idle(time)
-            out = scratch / f"{speaker}.json"
-            print(f"[bench] held out: {speaker} ({i + 1}/{len(speakers)})", flush=True)
+            out = parts / f"{speaker}.json"
+            step = f"{speaker} ({i + 1}/{len(speakers)})"
+            if out.is_file():
+                print(f"[bench] held out: {step}: results kept from {out}")
+                results[speaker] = json.loads(out.read_text())
+                continue
+            if results and not args.smoke:
+                _wait_for_idle(time, run.max_load)
+            print(f"[bench] held out: {step}", flush=True)
+            extra = ["--run-dir", str(parts / speaker)] if args.run_dir else []
             done = subprocess.run(
-                [sys.executable, __file__, *common]
+                [sys.executable, __file__, *common, *extra]
                 + ["--split", f"speaker:{speaker}", "--out", str(out)],
                 check=False,
             )
             if done.returncode:
+                kept = f"; the finished speakers' results are in {parts}"
                 print(
                     f"error: the bench with {speaker} held out exited with "
-                    f"{done.returncode}",
+                    f"{done.returncode}{kept if args.run_dir else ''}",
                     file=sys.stderr,
                 )
                 return done.returncode
@@ -351,12 +366,14 @@ def each_speaker(args) -> int:
     return 0
 
 
-def _wait_for_idle(time, limit_s: float = 300.0) -> None:
-    """Sleeps until the 1-minute load is at most the CPU count (the last
-    speaker's training still weighs in it), for ``limit_s`` at most."""
+def _wait_for_idle(time, max_load: float, limit_s: float = 600.0) -> None:
+    """Sleeps until the 1-minute load is at most ``max_load`` (the limit the
+    next speaker's bench checks; the last speaker's training still weighs in
+    it), for ``limit_s`` at most (then that bench refuses, or with
+    ``--force`` runs flagged)."""
     start = time.monotonic()
     while time.monotonic() - start < limit_s:
-        if os.getloadavg()[0] <= _harness.cores():
+        if os.getloadavg()[0] <= max_load:
             return
         time.sleep(5)
 
@@ -365,8 +382,9 @@ def summarize_speakers(results: dict, args) -> dict:
     """The results of the ``speaker:NAME`` benches as one table: each
     contender's accuracy per held-out speaker and their mean."""
     speakers = list(results)
-    names = list(next(iter(results.values()))["rows"])
-    ours = names[0]
+    first = results[speakers[0]]
+    ours = f"dltoolkit {first['profile']}"  # as the speaker:NAME bench names it
+    names = [ours, *(n for n in first["rows"] if n != ours)]
     rows = {}
     for name in names:
         each = {s: results[s]["rows"][name]["accuracy"] for s in speakers}
@@ -376,7 +394,7 @@ def summarize_speakers(results: dict, args) -> dict:
             "seconds": sum(results[s]["rows"][name]["seconds"] for s in speakers),
         }
     peers = [n for n in names if n != ours]
-    best = max(peers, key=lambda n: rows[n]["mean_accuracy"])
+    best = max(peers, key=lambda n: (rows[n]["mean_accuracy"], -rows[n]["seconds"]))
     leads = [
         s
         for s in speakers
@@ -408,7 +426,17 @@ def summarize_speakers(results: dict, args) -> dict:
         "ours_leads_on": leads,
         "rows": rows,
         "per_speaker": {
-            s: {k: r[k] for k in ("split", "rows", "load", "seconds_total")}
+            s: {
+                k: r[k]
+                for k in (
+                    "split",
+                    "profile",
+                    "overrides",
+                    "rows",
+                    "load",
+                    "seconds_total",
+                )
+            }
             for s, r in results.items()
         },
     }
@@ -441,6 +469,12 @@ def main(argv=None) -> int:
     if transfer and args.profile is None and not args.smoke:
         args.profile = "quick"
     if args.split == EACH_SPEAKER:
+        fixed = [o for o in args.overrides if o.split("=")[0] in ("data", "split")]
+        if fixed:
+            parser.error(
+                "--split each-speaker sets data and split for each speaker's "
+                f"run; drop --set {fixed[0]}"
+            )
         return each_speaker(args)
     profile = _harness.profile(args)
     name = (

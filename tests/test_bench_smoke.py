@@ -247,7 +247,12 @@ def test_asr_bench_trains_on_the_synthetic_corpus_and_tests_on_recordings(tmp_pa
 
 def test_asr_bench_holds_out_each_speaker_in_turn(tmp_path):
     stdout, figures = _bench(
-        "asr", tmp_path, "--split", "each-speaker", benchmark="asr_each_speaker"
+        "asr",
+        tmp_path,
+        "--split",
+        "each-speaker",
+        "--set=dropout=0.2",  # reaches each speaker's run
+        benchmark="asr_each_speaker",
     )
     assert figures["split"] == {"name": "each-speaker", "speakers": ["ann", "ben"]}
     rows, per = figures["rows"], figures["per_speaker"]
@@ -255,6 +260,8 @@ def test_asr_bench_holds_out_each_speaker_in_turn(tmp_path):
     assert set(rows) == {"dltoolkit smoke", "hmmlearn GMM-HMM", "Keras CNN"}
     for speaker in ("ann", "ben"):  # each run held out that speaker alone
         assert per[speaker]["split"]["held_out"] == [speaker]
+        assert per[speaker]["overrides"] == ["dropout=0.2"]
+        assert per[speaker]["profile"] == "smoke"
         assert per[speaker]["split"]["test"] == 80  # all of his: 10 digits x 8
     for name, row in rows.items():
         each = {s: per[s]["rows"][name]["accuracy"] for s in ("ann", "ben")}
@@ -280,6 +287,11 @@ def test_asr_bench_holds_out_each_speaker_in_turn(tmp_path):
         assert f"| {speaker} | {cells} |" in table
     leads = figures["ours_leads_on"]
     assert f"ours leads every peer on {len(leads)} of 2 speakers" in stdout
+    done = _bench_process("asr", tmp_path, "--split", "each-speaker", "--set=split=x")
+    assert done.returncode == 2
+    assert "sets data and split for each speaker's run; drop --set split=x" in (
+        done.stderr
+    )
 
 
 def test_captioning_bench_scores_ours_the_example_and_the_floor(tmp_path):

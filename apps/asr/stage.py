@@ -239,15 +239,17 @@ def frequency_mask(x, width: int, static_dim: int, dim: int):
 
 def utterance_dataset(features, alignments, config, *, shuffle, static_dim=None):
     """Batches of ``config.utterance_batch`` whole utterances for a sequence
-    network: ``(batch, T, D)`` features and ``(batch, T)`` states.
+    network: ``(batch, T, D)`` features, ``(batch, T)`` states and
+    ``(batch, T)`` frame weights.
 
-    Utterances of similar length share a batch (sorted by length, with a
-    random jitter of up to a quarter of the longest when ``shuffle``, so the
-    batches differ from epoch to epoch; then the batch order is shuffled).
+    Utterances of similar length share a batch (sorted by length; when
+    ``shuffle``, each length scaled by a random factor in [1, 1.1] first, so
+    the batches differ from epoch to epoch, then the batch order shuffled).
     Shorter ones are padded by repeating their last frame and its state (the
-    trailing silence goes on), so no frame needs a mask. With
-    ``config.freq_mask`` and ``static_dim``, SpecAugment frequency masking as
-    in :func:`frame_dataset`, one band per utterance.
+    trailing silence goes on); padded frames weigh 0 in the loss, so they
+    shift neither the training nor ``val_loss``. With ``config.freq_mask``
+    and ``static_dim``, SpecAugment frequency masking as in
+    :func:`frame_dataset`, one band per utterance.
     """
     lengths = np.array([len(f) for f in features])
     dim = int(features[0].shape[1])
@@ -257,7 +259,7 @@ def utterance_dataset(features, alignments, config, *, shuffle, static_dim=None)
     def batches():
         key = lengths.astype(np.float64)
         if shuffle:
-            key = key + rng.uniform(0, max(lengths.max() / 4, 1), len(key))
+            key = key * rng.uniform(1.0, 1.1, len(key))
         order = np.argsort(key, kind="stable")
         groups = [order[i : i + size] for i in range(0, len(order), size)]
         if shuffle:
@@ -266,18 +268,20 @@ def utterance_dataset(features, alignments, config, *, shuffle, static_dim=None)
             t = lengths[group].max()
             x = np.stack([_pad_edge(features[i], t) for i in group])
             y = np.stack([_pad_edge(alignments[i], t) for i in group])
-            yield x.astype(np.float32), y.astype(np.int32)
+            w = (np.arange(t)[None] < lengths[group][:, None]).astype(np.float32)
+            yield x.astype(np.float32), y.astype(np.int32), w
 
     ds = tf.data.Dataset.from_generator(
         batches,
         output_signature=(
             tf.TensorSpec([None, None, dim], tf.float32),
             tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None, None], tf.float32),
         ),
     ).apply(tf.data.experimental.assert_cardinality(-(-len(lengths) // size)))
     if config.freq_mask and static_dim:
         ds = ds.map(
-            lambda x, y: (frequency_mask(x, config.freq_mask, static_dim, dim), y)
+            lambda x, y, w: (frequency_mask(x, config.freq_mask, static_dim, dim), y, w)
         )
     return ds.prefetch(2)
 
