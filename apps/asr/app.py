@@ -379,31 +379,21 @@ class AsrApp(App):
 
     def pipelines(self, config, data) -> Pipelines:
         st = self.stage(config, data)
-        if is_sequence_model(config):
-            train = utterance_dataset(
-                st.features["train"],
-                st.alignments["train"],
-                config,
-                shuffle=True,
-                static_dim=st.feature_config.static_dim,
-            )
-            val = utterance_dataset(
-                st.features["val"], st.alignments["val"], config, shuffle=False
-            )
-            n = len(st.features["train"])
-            return Pipelines(train, val, math.ceil(n / config.utterance_batch))
-        train = frame_dataset(
+        if is_sequence_model(config):  # whole utterances
+            make, examples = utterance_dataset, len(st.features["train"])
+            batch = config.utterance_batch
+        else:  # every frame with its window
+            make, examples = frame_dataset, sum(len(f) for f in st.features["train"])
+            batch = config.batch_size
+        train = make(
             st.features["train"],
             st.alignments["train"],
             config,
             shuffle=True,
             static_dim=st.feature_config.static_dim,
         )
-        val = frame_dataset(
-            st.features["val"], st.alignments["val"], config, shuffle=False
-        )
-        frames = sum(len(f) for f in st.features["train"])
-        return Pipelines(train, val, math.ceil(frames / config.batch_size))
+        val = make(st.features["val"], st.alignments["val"], config, shuffle=False)
+        return Pipelines(train, val, math.ceil(examples / batch))
 
     def build_model(self, config, data):
         st = self.stage(config, data)
