@@ -103,7 +103,8 @@ class AsrConfig(TrainConfig):
         utterance_batch: utterances per training batch of ``bigru``
             (``batch_size`` counts the MLP's frames).
         dropout: dropout of the MLP's hidden layers or of each GRU layer's
-            input; batch_norm: the MLP's.
+            input.
+        batch_norm: batch normalization in the MLP.
         input_noise: standard deviation of Gaussian noise added to the
             normalized input frames in training (0: none).
         freq_mask: SpecAugment frequency masking in training: each frame
