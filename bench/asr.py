@@ -62,8 +62,10 @@ runs everything at toy sizes (the ``smoke`` profile).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -308,10 +310,6 @@ def each_speaker(args) -> int:
     results ``DIR/NAME.json``; a speaker whose results are there already is
     not run again, so an interrupted bench goes on where it stopped.
     """
-    import json
-    import subprocess
-    import time
-
     from dltoolkit.data.spoken_digits import fsdd_speakers
     from dltoolkit.errors import UserError
 
@@ -343,7 +341,7 @@ def each_speaker(args) -> int:
                 results[speaker] = json.loads(out.read_text())
                 continue
             if results and not args.smoke:
-                _wait_for_idle(time, run.max_load)
+                _wait_for_idle(run.max_load)
             print(f"[bench] held out: {step}", flush=True)
             extra = ["--run-dir", str(parts / speaker)] if args.run_dir else []
             done = subprocess.run(
@@ -366,7 +364,7 @@ def each_speaker(args) -> int:
     return 0
 
 
-def _wait_for_idle(time, max_load: float, limit_s: float = 600.0) -> None:
+def _wait_for_idle(max_load: float, limit_s: float = 600.0) -> None:
     """Sleeps until the 1-minute load is at most ``max_load`` (the limit the
     next speaker's bench checks; the last speaker's training still weighs in
     it), for ``limit_s`` at most (then that bench refuses, or with
