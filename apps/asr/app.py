@@ -31,6 +31,8 @@ from dltoolkit.apps.asr import evaluation
 from dltoolkit.apps.asr.model import (
     ACOUSTIC_MODELS,
     WAVEFORM,
+    EnsembleAccuracy,
+    MemberCrossEntropy,
     Recognizer,
     build_hybrid,
     is_sequence_model,
@@ -102,6 +104,9 @@ class AsrConfig(TrainConfig):
             way) and layers.
         utterance_batch: utterances per training batch of ``bigru``
             (``batch_size`` counts the MLP's frames).
+        ensemble: networks trained side by side on the same alignments, each
+            from its own initial weights; decoding averages their frame
+            posteriors (1: one network).
         dropout: dropout of the MLP's hidden layers or of each GRU layer's
             input.
         batch_norm: batch normalization in the MLP.
@@ -155,6 +160,7 @@ class AsrConfig(TrainConfig):
     rnn_units: int = 128
     rnn_layers: int = 2
     utterance_batch: int = 16
+    ensemble: int = 1
     dropout: float = 0.1
     input_noise: float = 0.0
     freq_mask: int = 0
@@ -252,7 +258,7 @@ def check_config(config) -> None:
     if m < 1 or m & (m - 1):
         raise ConfigError(f"mixtures must be a power of two. Received: mixtures={m}")
     positive = ("states_per_word", "silence_states", "gmm_iterations", "val_wer_size")
-    for key in (*positive, "rnn_units", "rnn_layers", "utterance_batch"):
+    for key in (*positive, "rnn_units", "rnn_layers", "utterance_batch", "ensemble"):
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be >= 1. Received: {getattr(config, key)}")
     if config.acoustic not in ACOUSTIC_MODELS:
@@ -401,6 +407,8 @@ class AsrApp(App):
         return build_hybrid(config, st.feature_config.dim, st.gmm.n_states)
 
     def loss_and_metrics(self, config):
+        if config.ensemble > 1:
+            return MemberCrossEntropy(), [EnsembleAccuracy(name="accuracy")]
         return keras.losses.SparseCategoricalCrossentropy(), ["accuracy"]
 
     def chance_loss(self, config, data):

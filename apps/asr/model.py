@@ -67,7 +67,33 @@ def build_hybrid(config, feature_dim: int, n_states: int):
     With ``config.input_noise`` > 0, Gaussian noise of that standard
     deviation is added to the (CMVN-normalized) input frames in training
     only, a regularizer against the synthetic voices' exact spectra.
+
+    With ``config.ensemble`` = N > 1, N such networks (``member_0`` ...,
+    each with its own initial weights, dropout and noise) read the same
+    input side by side, and the model returns their posteriors stacked on
+    the last axis but one: ``(batch, N, n_states)`` or
+    ``(batch, T, N, n_states)``. :class:`MemberCrossEntropy` trains each on
+    the labels; :func:`mean_posteriors` combines them.
     """
+    if config.ensemble == 1:
+        return _network(config, feature_dim, n_states, "hybrid")
+    if is_sequence_model(config):
+        shape, member_shape = (None, feature_dim), (-1, 1, n_states)
+    else:
+        shape, member_shape = (2 * config.context + 1, feature_dim), (1, n_states)
+    frames = keras.Input(shape, name="frames")
+    members = [
+        keras.layers.Reshape(member_shape, name=f"member_{i}_axis")(
+            _network(config, feature_dim, n_states, f"member_{i}")(frames)
+        )
+        for i in range(config.ensemble)
+    ]
+    stacked = keras.layers.Concatenate(axis=-2, name="members")(members)
+    return keras.Model(frames, stacked, name="hybrid")
+
+
+def _network(config, feature_dim: int, n_states: int, name: str):
+    """One network of :func:`build_hybrid` (input noise included)."""
     if is_sequence_model(config):
         shape = (None, feature_dim)
         net = get_builder("rnn")(
@@ -79,7 +105,7 @@ def build_hybrid(config, feature_dim: int, n_states: int):
             bidirectional=True,
             head="many_to_many",
             dropout=config.dropout,
-            name="hybrid",
+            name=name,
         )
     else:
         shape = (2 * config.context + 1, feature_dim)
@@ -89,13 +115,47 @@ def build_hybrid(config, feature_dim: int, n_states: int):
             hidden_units=tuple(config.hidden_units),
             dropout=config.dropout,
             batch_norm=config.batch_norm,
-            name="hybrid",
+            name=name,
         )
     if not config.input_noise:
         return net
     frames = keras.Input(shape, name="frames")
     noisy = keras.layers.GaussianNoise(config.input_noise, name="input_noise")(frames)
-    return keras.Model(frames, net(noisy), name="hybrid")
+    return keras.Model(frames, net(noisy), name=name)
+
+
+def mean_posteriors(posteriors):
+    """An ensemble's posteriors ``(..., N, A)`` averaged over its N members."""
+    return keras.ops.mean(posteriors, axis=-2)
+
+
+@keras.saving.register_keras_serializable(package="dltoolkit.asr")
+class MemberCrossEntropy(keras.losses.Loss):
+    """Sparse cross-entropy of each member of an ensemble, averaged.
+
+    ``y_true``: states ``(...)``; ``y_pred``: posteriors ``(..., N, A)`` of N
+    members (:func:`build_hybrid`). Every member learns the labels on its
+    own (the loss of their averaged posteriors would let them lean on each
+    other).
+    """
+
+    def __init__(self, name="member_cross_entropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        labels = ops.expand_dims(ops.cast(y_true, "int32"), -1)
+        labels = ops.broadcast_to(labels, ops.shape(y_pred)[:-1])
+        losses = keras.losses.sparse_categorical_crossentropy(labels, y_pred)
+        return ops.mean(losses, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="dltoolkit.asr")
+class EnsembleAccuracy(keras.metrics.SparseCategoricalAccuracy):
+    """Frame accuracy of an ensemble's averaged posteriors."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(y_true, mean_posteriors(y_pred), sample_weight)
 
 
 def log_priors(alignments, n_states: int) -> np.ndarray:
@@ -142,7 +202,7 @@ class Recognizer(tf.Module):
     """Waveform -> transcript, all in TensorFlow: features, network, Viterbi.
 
     Args:
-        model: the hybrid network.
+        model: the hybrid network (an ensemble's posteriors are averaged).
         graph: the decoding graph (lexicon + bigram LM).
         priors: ``(A,)`` log state priors.
         feature_config: the :class:`FeatureConfig` of training.
@@ -199,6 +259,8 @@ class Recognizer(tf.Module):
             posteriors = self.model(features[None], training=False)[0]
         else:
             posteriors = self.model(splice(features, self.context), training=False)
+        if posteriors.shape.rank == 3:  # (T, N, A): an ensemble's N members
+            posteriors = mean_posteriors(posteriors)
         scores = tf.math.log(tf.cast(posteriors, tf.float32) + _EPS) - self.log_priors
         if self.gmm is None:
             return scores

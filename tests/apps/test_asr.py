@@ -202,6 +202,7 @@ def test_second_train_resumes_without_retraining(run):
         ("beam=0", "beam must be > 0 or none"),
         ("acoustic=cnn", "acoustic must be one of mlp, bigru"),
         ("rnn_units=0", "rnn_units must be >= 1"),
+        ("ensemble=0", "ensemble must be >= 1"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, override, message, run):
@@ -555,6 +556,65 @@ def test_bigru_acoustic_model_labels_every_frame_and_exports(run, tmp_path):
     np.testing.assert_allclose(
         rec.scores(tf.constant(features)).numpy(),
         np.log(posteriors + 1e-8) - st.log_priors,
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    serve = _serve(run_dir)
+    for u in data.corpus.test[:3]:
+        wave = tf.constant(u.samples)
+        assert (
+            serve(waveform=wave)["transcript"].numpy()
+            == rec.recognize(wave)["transcript"].numpy()
+        )
+
+
+def test_ensemble_trains_each_member_and_decodes_their_mean_posteriors(run, tmp_path):
+    from dltoolkit.apps.asr.model import (
+        EnsembleAccuracy,
+        MemberCrossEntropy,
+        build_hybrid,
+        splice,
+    )
+
+    _, config, _, data = run
+    ens = dataclasses.replace(config, ensemble=3, dropout=0.0)
+    model = build_hybrid(ens, 6, 5)
+    x = np.random.default_rng(0).normal(size=(4, 2 * ens.context + 1, 6))
+    probs = model(x.astype("float32")).numpy()
+    assert probs.shape == (4, 3, 5)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    assert np.abs(probs[:, 0] - probs[:, 1]).max() > 1e-3  # own initial weights
+    seq = dataclasses.replace(ens, acoustic="bigru", rnn_units=8, rnn_layers=1)
+    assert build_hybrid(seq, 6, 5)(np.zeros((2, 7, 6), np.float32)).shape == (
+        2,
+        7,
+        3,
+        5,
+    )
+    # Each member's cross-entropy on the labels, averaged; accuracy of the mean.
+    y = np.array([0, 1, 2, 3])
+    by_hand = -np.log(probs[np.arange(4), :, y]).mean()
+    np.testing.assert_allclose(
+        float(MemberCrossEntropy()(y, probs)), by_hand, rtol=1e-5
+    )
+    accuracy = EnsembleAccuracy()
+    accuracy.update_state(y, probs)
+    assert float(accuracy.result()) == np.mean(probs.mean(1).argmax(-1) == y)
+
+    run_dir = tmp_path / "ensemble"
+    metrics = APP.train(ens, run_dir, profile="smoke", verbose=0)
+    st = APP.stage(ens, data)
+    trained = load_trained_model(run_dir)  # the loss and metric reload
+    assert trained.output_shape == (None, 3, st.gmm.n_states)
+    assert read_history(run_dir)["val_accuracy"][-1] > 1 / st.gmm.n_states
+    assert 0 <= metrics["wer"] <= 1
+    rec = APP.recognizer(trained, ens, data)
+    features = st.features["test"][0]
+    windows = splice(features, ens.context)
+    mean = trained(windows, training=False).numpy().mean(1)
+    np.testing.assert_allclose(
+        rec.scores(tf.constant(features)).numpy(),
+        np.log(mean + 1e-8) - st.log_priors,
         rtol=1e-4,
         atol=1e-4,
     )
