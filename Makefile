@@ -4,9 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-# TEST_WORKERS=N runs the suite in N processes (pytest-xdist, a test file to a
-# process); the default 0 runs it in this one (see README: Development).
-TEST_WORKERS ?= 0
+# The suite runs in TEST_WORKERS processes (pytest-xdist, a test file to a
+# process; 0: this one), then the `serial` tests (TensorFlow distribution
+# strategies) in one process of their own (see README: Development).
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint format clean
 
@@ -20,7 +21,8 @@ demo: $(STAMP)
 	$(PY) -m apps.demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(PY) -m pytest -q -m serial
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

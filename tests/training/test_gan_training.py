@@ -154,6 +154,7 @@ def test_k_discriminator_steps_per_generator_step():
     assert all(changed)
 
 
+@pytest.mark.serial
 def test_runs_under_a_mirrored_strategy():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     with strategy.scope():

@@ -39,6 +39,7 @@ def _launch(args, timeout=300):
     )
 
 
+@pytest.mark.serial
 def test_two_workers_finish_with_identical_weights_equal_to_one(tmp_path):
     run_dir, worker_dir = tmp_path / "run", tmp_path / "workers"
     done = _launch(
@@ -67,6 +68,7 @@ def test_two_workers_finish_with_identical_weights_equal_to_one(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_killed_multiworker_run_resumes_from_its_backups(tmp_path, monkeypatch):
     run_dir, worker_dir = tmp_path / "run", tmp_path / "workers"
     args = ["--workers", "2", "--worker-dir", str(worker_dir), "--timeout", "280"]
@@ -96,6 +98,7 @@ def test_killed_multiworker_run_resumes_from_its_backups(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_app_cli_multiworker_chief_writes_the_run(tmp_path):
     """classify train --strategy multiworker, two workers: one run dir, one export."""
     run_dir = tmp_path / "run"

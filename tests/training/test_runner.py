@@ -148,6 +148,7 @@ def test_unknown_strategy():
         get_strategy("tpu")
 
 
+@pytest.mark.serial
 def test_mirrored_strategy_trains(tmp_path):
     config = TrainConfig(epochs=1, strategy="mirrored")
     result = _fit(tmp_path, config)
