@@ -82,13 +82,17 @@ def build_hybrid(config, feature_dim: int, n_states: int):
     else:
         shape, member_shape = (2 * config.context + 1, feature_dim), (1, n_states)
     frames = keras.Input(shape, name="frames")
+    # float32 like each network's softmax (a mixed precision policy would
+    # otherwise cast the stacked posteriors down).
     members = [
-        keras.layers.Reshape(member_shape, name=f"member_{i}_axis")(
+        keras.layers.Reshape(member_shape, dtype="float32", name=f"member_{i}_axis")(
             _network(config, feature_dim, n_states, f"member_{i}")(frames)
         )
         for i in range(config.ensemble)
     ]
-    stacked = keras.layers.Concatenate(axis=-2, name="members")(members)
+    stacked = keras.layers.Concatenate(axis=-2, dtype="float32", name="members")(
+        members
+    )
     return keras.Model(frames, stacked, name="hybrid")
 
 
@@ -129,7 +133,7 @@ def mean_posteriors(posteriors):
     return keras.ops.mean(posteriors, axis=-2)
 
 
-@keras.saving.register_keras_serializable(package="dltoolkit.asr")
+@keras.saving.register_keras_serializable(package="dltoolkit")
 class MemberCrossEntropy(keras.losses.Loss):
     """Sparse cross-entropy of each member of an ensemble, averaged.
 
@@ -150,7 +154,7 @@ class MemberCrossEntropy(keras.losses.Loss):
         return ops.mean(losses, axis=-1)
 
 
-@keras.saving.register_keras_serializable(package="dltoolkit.asr")
+@keras.saving.register_keras_serializable(package="dltoolkit")
 class EnsembleAccuracy(keras.metrics.SparseCategoricalAccuracy):
     """Frame accuracy of an ensemble's averaged posteriors."""
 

@@ -18,7 +18,11 @@ from dltoolkit.apps.asr.app import APP
 from dltoolkit.audio import write_wav
 from dltoolkit.errors import ConfigError
 from dltoolkit.training.app import main
-from dltoolkit.training.runner import load_trained_model, read_history
+from dltoolkit.training.runner import (
+    load_trained_model,
+    precision_policy,
+    read_history,
+)
 from dltoolkit.tuning.spaces import search_space
 
 
@@ -597,9 +601,26 @@ def test_ensemble_trains_each_member_and_decodes_their_mean_posteriors(run, tmp_
     np.testing.assert_allclose(
         float(MemberCrossEntropy()(y, probs)), by_hand, rtol=1e-5
     )
+    # Accuracy of the averaged posteriors: two members of three vote state 0,
+    # one is sure of state 1, whose mean wins (a vote, or member 0, gives 0).
+    votes = np.array([[[0.6, 0.4], [0.6, 0.4], [0.0, 1.0]]], np.float32)
     accuracy = EnsembleAccuracy()
-    accuracy.update_state(y, probs)
-    assert float(accuracy.result()) == np.mean(probs.mean(1).argmax(-1) == y)
+    accuracy.update_state(np.array([1]), votes)
+    assert float(accuracy.result()) == 1.0
+    # Sequences: frame weights (0 on padding) weigh each frame's member mean.
+    seq_probs = np.random.default_rng(1).dirichlet(np.ones(5), size=(2, 4, 3))
+    seq_y = np.array([[0, 1, 2, 3], [4, 4, 0, 0]])
+    weights = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], np.float32)
+    frame_ce = -np.log(
+        np.take_along_axis(seq_probs, seq_y[..., None, None], axis=-1)[..., 0]
+    ).mean(-1)
+    np.testing.assert_allclose(
+        float(MemberCrossEntropy()(seq_y, seq_probs, sample_weight=weights)),
+        (frame_ce * weights).sum() / weights.size,  # sum over batch size
+        rtol=1e-5,
+    )
+    with precision_policy(True):  # the stacked posteriors stay float32
+        assert build_hybrid(ens, 6, 5).output.dtype == "float32"
 
     run_dir = tmp_path / "ensemble"
     metrics = APP.train(ens, run_dir, profile="smoke", verbose=0)
