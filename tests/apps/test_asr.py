@@ -55,6 +55,24 @@ def _serve(run_dir):
     return tf.saved_model.load(str(run_dir / "export")).signatures["serving_default"]
 
 
+def _check_scores_and_export(rec, features, posteriors, st, run_dir, data):
+    """The recognizer's frame scores are log-posteriors minus log-priors, and
+    the export's transcripts equal the recognizer's."""
+    np.testing.assert_allclose(
+        rec.scores(tf.constant(features)).numpy(),
+        np.log(posteriors + 1e-8) - st.log_priors,
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    serve = _serve(run_dir)
+    for u in data.corpus.test[:3]:
+        wave = tf.constant(u.samples)
+        assert (
+            serve(waveform=wave)["transcript"].numpy()
+            == rec.recognize(wave)["transcript"].numpy()
+        )
+
+
 def test_train_writes_the_contract_files(run):
     run_dir, _, metrics, data = run
     for name in (
@@ -557,19 +575,7 @@ def test_bigru_acoustic_model_labels_every_frame_and_exports(run, tmp_path):
     st = APP.stage(seq, data)
     features = st.features["test"][0]
     posteriors = trained(features[None], training=False).numpy()[0]
-    np.testing.assert_allclose(
-        rec.scores(tf.constant(features)).numpy(),
-        np.log(posteriors + 1e-8) - st.log_priors,
-        rtol=1e-4,
-        atol=1e-4,
-    )
-    serve = _serve(run_dir)
-    for u in data.corpus.test[:3]:
-        wave = tf.constant(u.samples)
-        assert (
-            serve(waveform=wave)["transcript"].numpy()
-            == rec.recognize(wave)["transcript"].numpy()
-        )
+    _check_scores_and_export(rec, features, posteriors, st, run_dir, data)
 
 
 def test_ensemble_trains_each_member_and_decodes_their_mean_posteriors(run, tmp_path):
@@ -633,16 +639,4 @@ def test_ensemble_trains_each_member_and_decodes_their_mean_posteriors(run, tmp_
     features = st.features["test"][0]
     windows = splice(features, ens.context)
     mean = trained(windows, training=False).numpy().mean(1)
-    np.testing.assert_allclose(
-        rec.scores(tf.constant(features)).numpy(),
-        np.log(mean + 1e-8) - st.log_priors,
-        rtol=1e-4,
-        atol=1e-4,
-    )
-    serve = _serve(run_dir)
-    for u in data.corpus.test[:3]:
-        wave = tf.constant(u.samples)
-        assert (
-            serve(waveform=wave)["transcript"].numpy()
-            == rec.recognize(wave)["transcript"].numpy()
-        )
+    _check_scores_and_export(rec, features, mean, st, run_dir, data)
