@@ -19,6 +19,7 @@ from dltoolkit.data.spoken_digits import DIGIT_WORDS, GENERATOR_VERSION, cache_d
 from dltoolkit.errors import ConfigError
 from dltoolkit.hmm.graph import BigramLM
 from dltoolkit.hmm.word_models import WordHMMs, train_word_hmms
+from dltoolkit.training.config import write_text_atomic
 
 GMM_FILE = "gmm_hmm.npz"
 # Bump when dltoolkit.audio.augment's output for a seed changes (cache keys).
@@ -179,11 +180,8 @@ def _save_gmm(gmm: WordHMMs, path: Path, seconds: float) -> None:
     """Writes the models and their seconds, each file through a temporary
     name of this process: a reader (another process sharing the cache) that
     finds the ``.npz`` finds its ``.json`` too, and never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    seconds_file = path.with_suffix(".json")
-    tmp = seconds_file.with_name(f".{seconds_file.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"seconds": seconds}) + "\n")
-    tmp.replace(seconds_file)
+    record = json.dumps({"seconds": seconds}) + "\n"
+    write_text_atomic(path.with_suffix(".json"), record)  # before the models
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     gmm.save(tmp)
     tmp.replace(path)
@@ -255,8 +253,8 @@ def utterance_dataset(features, alignments, config, *, shuffle, static_dim=None)
     Shorter ones are padded by repeating their last frame and its state (the
     trailing silence goes on); padded frames weigh 0 in the loss, so they
     add no gradient (the loss is still divided by every frame of the batch,
-    so ``loss`` and ``val_loss`` read up to about 10% low). With ``config.freq_mask``
-    and ``static_dim``, SpecAugment frequency masking as in
+    so ``loss`` and ``val_loss`` read up to about 10% low). With
+    ``config.freq_mask`` and ``static_dim``, SpecAugment frequency masking as in
     :func:`frame_dataset`, one band per utterance.
     """
     lengths = np.array([len(f) for f in features])
