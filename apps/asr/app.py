@@ -84,6 +84,9 @@ class AsrConfig(TrainConfig):
             voice variants) or ``wide`` (97, wider rate, pitch and word gap
             ranges, silences around the speech from none); validation and
             test voices are the same in both.
+        flite: the share of the embedded corpus's training utterances that
+            Flite speaks instead of eSpeak NG (five voices made from
+            recordings of people; :mod:`dltoolkit.audio.flite`).
         features: ``mfcc`` or ``logmel``.
         num_mel_bins, num_ceps, deltas: feature sizes (see FeatureConfig).
         upper_hz: the top of the mel filterbank (below 4000: a narrowband
@@ -144,6 +147,7 @@ class AsrConfig(TrainConfig):
     test_size: int = 300
     isolated_fraction: float = 0.4
     voices: str = "classic"
+    flite: float = 0.0
     features: str = "mfcc"
     num_mel_bins: int = 40
     num_ceps: int = 13
@@ -279,6 +283,8 @@ def check_config(config) -> None:
         raise ConfigError(f"gmm_weight must be >= 0. Received: {config.gmm_weight}")
     if config.input_noise < 0:
         raise ConfigError(f"input_noise must be >= 0. Received: {config.input_noise}")
+    if not 0 <= config.flite <= 1:
+        raise ConfigError(f"flite must be in [0, 1]. Received: {config.flite}")
     if not 0 <= config.augment <= 1:
         raise ConfigError(f"augment must be in [0, 1]. Received: {config.augment}")
     if not 0 <= config.augment_trim <= 1:
@@ -303,6 +309,7 @@ class AsrApp(App):
         "test_size",
         "isolated_fraction",
         "voices",
+        "flite",
         "augment",
         "augment_copies",
         "augment_trim",
@@ -580,6 +587,7 @@ def _embedded(config):
         seed=config.seed,
         isolated_fraction=config.isolated_fraction,
         voices=config.voices,
+        flite_share=config.flite,
     )
 
 

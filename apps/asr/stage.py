@@ -109,6 +109,8 @@ def gmm_key(config, data) -> str:
         spec["split"] = config.split
     if config.voices != "classic":  # likewise
         spec["voices"] = config.voices
+    if config.flite > 0:  # likewise
+        spec["flite"] = config.flite
     if config.cmvn_speech_db is not None:  # likewise
         spec["cmvn_speech_db"] = config.cmvn_speech_db
     if config.upper_hz != 7600.0:  # likewise

@@ -485,6 +485,23 @@ def test_input_noise_acts_in_training_only():
         APP.load_data(APP.resolve("smoke", ["input_noise=-1"]))
 
 
+def test_flite_share_reaches_the_embedded_corpus_and_is_checked(tmp_path, monkeypatch):
+    from dltoolkit.audio import flite
+
+    with pytest.raises(ConfigError, match=r"flite must be in \[0, 1\]"):
+        APP.load_data(APP.resolve("smoke", ["flite=1.5"]))
+    if not flite.wasm_path().is_file():
+        pytest.skip("no Flite module (make fetches it)")
+    monkeypatch.setenv("DLTOOLKIT_CACHE", str(tmp_path))
+    config = APP.resolve(
+        "smoke", ["flite=1.0", "train_size=4", "val_size=2", "test_size=2"]
+    )
+    data = APP.load_data(config)
+    assert {u.speaker.split("+")[0] for u in data.corpus.train} == {"flite"}
+    assert {u.speaker.split("+")[0] for u in data.corpus.test} != {"flite"}
+    assert "flite" in APP.data_fields
+
+
 def test_frequency_mask_zeroes_one_band_per_example_in_every_delta_block():
     from dltoolkit.apps.asr.stage import frame_dataset, frequency_mask
 

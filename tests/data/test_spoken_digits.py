@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
+from dltoolkit.audio import flite
 from dltoolkit.data import spoken_digits
 from dltoolkit.data.spoken_digits import (
     DIGIT_WORDS,
@@ -93,6 +94,59 @@ def test_wide_voices_draw_every_training_variant_and_keep_held_out_ones(cache):
     plain = embedded_corpus({"train": 4, "val": 2, "test": 2}, seed=1)
     assert [u.info["rate"] for u in plain.train] != [u.info["rate"] for u in data.train]
     assert len(list((cache / "spoken_digits").glob("*.npz"))) == 6  # own keys
+
+
+@pytest.mark.skipif(
+    not flite.wasm_path().is_file(), reason="no Flite module (make fetches it)"
+)
+def test_flite_speaks_its_share_of_the_training_utterances(cache):
+    from dltoolkit.data.spoken_digits.synthetic import FLITE_PROSODY, _draw
+
+    rng = np.random.default_rng(0)
+    specs = [_draw(rng, "train", 0.4, 7, "wide", 0.5) for _ in range(2000)]
+    by_flite = [s["flite"] for s in specs if "flite" in s]
+    assert 0.45 < len(by_flite) / len(specs) < 0.55
+    assert {f["voice"] for f in by_flite} == set(flite.VOICES)
+    for key in ("duration_stretch", "f0_stddev"):
+        lo, hi = FLITE_PROSODY[key]
+        values = [f[key] for f in by_flite]
+        assert lo <= min(values) < lo + 0.05 * (hi - lo) < hi - 0.05 * (hi - lo)
+        assert max(values) <= hi
+    for f in by_flite:  # a woman's pitch for slt, a man's for the others
+        lo, hi = FLITE_PROSODY["f0_mean"]["female" if f["voice"] == "slt" else "male"]
+        assert lo <= f["f0_mean"] <= hi
+    assert not any(
+        "flite" in _draw(rng, "test", 0.4, 7, "wide", 1.0) for _ in range(50)
+    )
+    # Without a share, the draws are those of before.
+    a, b = np.random.default_rng(1), np.random.default_rng(1)
+    assert [_draw(a, "train", 0.4, 7, "wide") for _ in range(20)] == [
+        _draw(b, "train", 0.4, 7, "wide", 0.0) for _ in range(20)
+    ]
+    sizes = {"train": 6, "val": 1, "test": 2}
+    data = embedded_corpus(
+        sizes, seed=1, voices="wide", flite_share=1.0, progress=False
+    )
+    assert "Flite speaks 100% of training" in data.source
+    assert {u.speaker.split("+")[0] for u in data.train} == {"flite"}
+    rate_16k = [u for u in data.train if u.info["flite"]["voice"] != "kal"]
+    assert rate_16k and all(0.3 < len(u.samples) / 16000 < 8 for u in data.train)
+    assert {u.info["variant"] for u in data.test} <= set(VARIANTS["test"])
+    again = embedded_corpus(sizes, seed=1, voices="wide", flite_share=1.0)
+    for x, y in zip(data.train, again.train):  # read back from the cache
+        np.testing.assert_array_equal(x.samples, y.samples)
+    embedded_corpus(sizes, seed=1, voices="wide", progress=False)
+    # Its own training key; the held-out splits are shared.
+    assert len(list((cache / "spoken_digits").glob("train-*.npz"))) == 2
+    assert len(list((cache / "spoken_digits").glob("test-*.npz"))) == 1
+
+
+def test_flite_share_is_checked_and_a_missing_module_is_named(cache, monkeypatch):
+    with pytest.raises(ConfigError, match=r"flite_share must be in \[0, 1\]"):
+        embedded_corpus({"train": 1, "val": 1, "test": 1}, flite_share=1.5)
+    monkeypatch.setenv("DLTOOLKIT_FLITE_WASM", str(cache / "absent.wasm"))
+    with pytest.raises(DataError, match="No Flite module at .*absent.wasm: run"):
+        embedded_corpus({"train": 1, "val": 1, "test": 1}, flite_share=0.5)
 
 
 def test_bad_settings_are_config_errors():

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dltoolkit.audio import espeak
+from dltoolkit.audio import espeak, flite
 from dltoolkit.audio.wav import SAMPLE_RATE, resample
 from dltoolkit.data.spoken_digits.core import (
     DIGIT_WORDS,
@@ -103,6 +103,14 @@ PROSODY = {
 # starts at none, as recordings trimmed to the speech are (FSDD's are).
 SILENCE_S = {"classic": (0.1, 0.4), "wide": (0.0, 0.4)}
 SNRS_DB = (None, 30.0, 20.0, 15.0)  # None: clean
+# Flite's prosody for the training utterances it speaks (``flite_share``):
+# duration stretch (>1: slower), the intonation's mean pitch in Hz (slt is a
+# woman's voice, the others men's) and its spread in Hz; uniform.
+FLITE_PROSODY = {
+    "duration_stretch": (0.75, 1.4),
+    "f0_mean": {"male": (75.0, 150.0), "female": (140.0, 230.0)},
+    "f0_stddev": (3.0, 35.0),
+}
 GENERATOR_VERSION = 2
 _CHUNK = 200  # utterances per synthesis worker
 
@@ -111,9 +119,15 @@ _CHUNK = 200  # utterances per synthesis worker
 
 
 def _draw(
-    rng, split: str, isolated_fraction: float, max_digits: int, voices="classic"
+    rng,
+    split: str,
+    isolated_fraction: float,
+    max_digits: int,
+    voices="classic",
+    flite_share=0.0,
 ) -> dict:
-    """The words and voice settings of one utterance."""
+    """The words and voice settings of one utterance (``flite``: Flite's
+    voice and prosody when Flite speaks it)."""
     if rng.random() < isolated_fraction:
         n = 1
     else:
@@ -122,7 +136,7 @@ def _draw(
     variants = VOICE_SETS[voices][split]
     prosody = PROSODY[voices]
     snr = SNRS_DB[int(rng.integers(0, len(SNRS_DB)))]
-    return {
+    spec = {
         "text": " ".join(words),
         "accent": ACCENTS[int(rng.integers(0, len(ACCENTS)))],
         "variant": variants[int(rng.integers(0, len(variants)))],
@@ -133,6 +147,21 @@ def _draw(
         "tail_s": round(float(rng.uniform(*SILENCE_S[voices])), 3),
         "gain": round(float(rng.uniform(0.2, 0.9)), 3),
     }
+    # Drawn last, and only with a share, so corpora without Flite stay as
+    # they were.
+    if split == "train" and flite_share > 0 and rng.random() < flite_share:
+        voice = flite.VOICES[int(rng.integers(0, len(flite.VOICES)))]
+        stretch, f0_spread = (
+            FLITE_PROSODY[k] for k in ("duration_stretch", "f0_stddev")
+        )
+        f0_mean = FLITE_PROSODY["f0_mean"]["female" if voice == "slt" else "male"]
+        spec["flite"] = {
+            "voice": voice,
+            "duration_stretch": round(float(rng.uniform(*stretch)), 3),
+            "f0_mean": round(float(rng.uniform(*f0_mean)), 1),
+            "f0_stddev": round(float(rng.uniform(*f0_spread)), 1),
+        }
+    return spec
 
 
 def _pink_noise(n: int, rng) -> np.ndarray:
@@ -174,10 +203,13 @@ def synthesize_split(
     isolated_fraction: float = 0.4,
     max_digits: int = 7,
     voices: str = "classic",
+    flite_share: float = 0.0,
     progress: bool = False,
 ) -> list[Utterance]:
-    """``size`` utterances of ``split``; utterance i depends on (seed, split, i)
-    and the voice set (``classic`` or ``wide``, :data:`VOICE_SETS`)."""
+    """``size`` utterances of ``split``; utterance i depends on (seed, split, i),
+    the voice set (``classic`` or ``wide``, :data:`VOICE_SETS`) and the share
+    of training utterances Flite speaks (``flite_share``; the speaker is then
+    ``flite+VOICE``)."""
     if split not in VARIANTS:
         raise ConfigError(
             f"split must be one of {tuple(VARIANTS)}. Received: {split!r}"
@@ -196,24 +228,43 @@ def synthesize_split(
             np.random.default_rng([seed, split_id, i, GENERATOR_VERSION]) for i in items
         ]
         specs = [
-            _draw(rng, split, isolated_fraction, max_digits, voices) for rng in rngs
+            _draw(rng, split, isolated_fraction, max_digits, voices, flite_share)
+            for rng in rngs
         ]
-        rate, speech = espeak.synthesize_many(
-            [_request(s) for s in specs], failures="return"
-        )
-        for k, pcm in enumerate(speech):
-            if isinstance(pcm, str):
-                specs[k], speech[k] = _fallback(specs[k], pcm)
-        for rng, spec, pcm in zip(rngs, specs, speech):
+        specs, sounds = _speak(specs)
+        for rng, spec, (rate, pcm) in zip(rngs, specs, sounds):
             samples = _render(spec, rng, pcm, rate)
             info = {k: v for k, v in spec.items() if k != "text"}
-            speaker = f"{spec['accent']}+{spec['variant']}"
+            if "flite" in spec:
+                speaker = f"flite+{spec['flite']['voice']}"
+            else:
+                speaker = f"{spec['accent']}+{spec['variant']}"
             out.append(Utterance(samples, spec["text"], speaker, info))
         if bar is not None:
             bar.update(len(items))
     if bar is not None:
         bar.close()
     return out
+
+
+def _speak(specs: list[dict]) -> tuple[list[dict], list[tuple[int, np.ndarray]]]:
+    """``(specs, [(sample rate, int16 samples)])``: eSpeak NG speaks the
+    specs without ``flite`` in one worker (a spec it crashes on falls back,
+    :func:`_fallback`), Flite the others."""
+    by_espeak = [i for i, s in enumerate(specs) if "flite" not in s]
+    specs, sounds = list(specs), [None] * len(specs)
+    if by_espeak:
+        rate, speech = espeak.synthesize_many(
+            [_request(specs[i]) for i in by_espeak], failures="return"
+        )
+        for i, pcm in zip(by_espeak, speech):
+            if isinstance(pcm, str):
+                specs[i], pcm = _fallback(specs[i], pcm)
+            sounds[i] = (rate, pcm)
+    for i, spec in enumerate(specs):
+        if "flite" in spec:
+            sounds[i] = flite.get().synthesize(spec["text"], **spec["flite"])
+    return specs, sounds
 
 
 # Changes tried in turn when eSpeak NG crashes on a request (it does on rare
@@ -301,6 +352,7 @@ def embedded_corpus(
     isolated_fraction: float = 0.4,
     max_digits: int = 7,
     voices: str = "classic",
+    flite_share: float = 0.0,
     cache: bool = True,
     progress: bool = True,
 ) -> SpokenDigits:
@@ -315,6 +367,10 @@ def embedded_corpus(
             training) or ``wide`` (every variant eSpeak NG ships, 97 training,
             wider ranges of rate, pitch and word gap, and silences around
             the speech from none, as in trimmed recordings).
+        flite_share: the share of training utterances Flite speaks
+            (:mod:`dltoolkit.audio.flite`: five voices made from recordings
+            of people, prosody from :data:`FLITE_PROSODY`) instead of eSpeak
+            NG; validation and test stay eSpeak's held-out voices.
         cache: read and write the on-disk cache.
         progress: show a progress bar while synthesizing.
     """
@@ -324,6 +380,10 @@ def embedded_corpus(
             f"max_digits={max_digits}, isolated_fraction={isolated_fraction}"
         )
     check_voices(voices)
+    if not 0.0 <= flite_share <= 1.0:
+        raise ConfigError(f"flite_share must be in [0, 1]. Received: {flite_share}")
+    if flite_share > 0:
+        flite.check_available()
     splits = {}
     for split in ("train", "val", "test"):
         settings = {
@@ -340,6 +400,8 @@ def embedded_corpus(
         if voices != "classic":  # classic corpora keep their cache keys
             settings["prosody"] = PROSODY[voices]
             settings["silence_s"] = SILENCE_S[voices]
+        if flite_share > 0 and split == "train":  # held-out splits are shared
+            settings["flite"] = [flite_share, flite.PACKAGE, FLITE_PROSODY]
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         path = cache_dir() / "spoken_digits" / f"{split}-{key[:16]}.npz"
         if cache and path.is_file():
@@ -355,6 +417,7 @@ def embedded_corpus(
                 isolated_fraction=isolated_fraction,
                 max_digits=max_digits,
                 voices=voices,
+                flite_share=flite_share,
                 progress=progress,
             )
         )
@@ -365,7 +428,8 @@ def embedded_corpus(
         splits["val"],
         splits["test"],
         source=f"embedded: eSpeak NG synthesized digit strings (seed {seed}, "
-        f"{voices} voices)",
+        f"{voices} voices"
+        + (f"; Flite speaks {flite_share:.0%} of training)" if flite_share else ")"),
         splits=f"{len(VOICE_SETS[voices]['train'])} training voice variants; "
         "held out: val "
         + ", ".join(VARIANTS["val"])
