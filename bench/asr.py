@@ -45,8 +45,9 @@ leads every peer, and the seconds summed. With ``--run-dir DIR`` each
 speaker's run and results stay in ``DIR`` and an interrupted bench resumes.
 
 ``--train-on embedded`` measures the step from synthetic to real voices:
-ours trains on the embedded eSpeak corpus only (profile ``quick`` unless
-given; ``--set`` changes it), the peers on its single-digit utterances of
+ours trains on the embedded synthetic corpus only (eSpeak NG, and Flite for
+half of it in profile ``quick``, the default here; ``--set`` changes it),
+the peers on its single-digit utterances of
 the folder's digits (augmented copies included), and all three are scored
 on every recording of the folder (``bench/results/asr_transfer.json``).
 

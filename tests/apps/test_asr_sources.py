@@ -134,6 +134,9 @@ def test_real_profile_resolves():
     assert config.gmm_weight == 0.5 and APP.resolve("quick").gmm_weight == 0
     assert config.epochs > APP.resolve("quick").epochs
     assert APP.resolve("quick").split == "index"
+    # Half the synthetic training utterances by Flite, wherever embedded trains.
+    assert APP.resolve("quick").flite == config.flite == 0.5
+    assert APP.resolve("smoke").flite == 0
 
 
 def test_config_lists_split_under_data(capsys):

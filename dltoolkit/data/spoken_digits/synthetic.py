@@ -4,7 +4,9 @@ The embedded corpus speaks digit strings ("zero" ... "nine" and "oh"), single
 digits and connected strings of 2-7 digits, with eSpeak NG
 (:mod:`dltoolkit.audio.espeak`) across voices (accent + voice variant),
 speaking rates, pitches and word gaps, then adds white or pink noise at
-several signal-to-noise ratios. Voice variants are split between train,
+several signal-to-noise ratios; a share of the training utterances may be
+spoken by Flite instead (:mod:`dltoolkit.audio.flite`, voices made from
+recordings of people). Voice variants are split between train,
 validation and test, so both held-out splits are spoken by unseen voices.
 Every utterance is drawn from its own seeded generator, so a corpus is the
 same on every machine; it is cached under :func:`cache_dir` keyed by its
