@@ -22,8 +22,8 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-$(FLITE): $(STAMP)
-	$(PY) -m dltoolkit.audio.flite fetch
+$(FLITE): | $(STAMP)
+	$(PY) -m dltoolkit.audio.flite fetch --to $@
 
 demo: $(STAMP) $(FLITE)
 	$(PY) -m apps.demo

