@@ -1,6 +1,6 @@
 """Connected-digit ASR: GMM-HMM word models, a hybrid network, LM + Viterbi.
 
-python -m apps.asr train --profile quick                  # embedded eSpeak NG corpus
+python -m apps.asr train --profile quick                  # eSpeak NG + Flite corpus
 python -m apps.asr train --set data=path/to/fsdd/recordings
 python -m apps.asr train --set data=tfds:spoken_digit
 python -m apps.asr train --profile real --set data=PATH/fsdd/recordings \
