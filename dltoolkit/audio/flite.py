@@ -135,6 +135,8 @@ def fetch(
             f"{url} is not a package holding package/flite.wasm and COPYING"
         ) from None
     dest.parent.mkdir(parents=True, exist_ok=True)
+    # As dltoolkit.training.config.write_text_atomic, in bytes; that module
+    # would import TensorFlow into a download command.
     for path, content in ((dest.with_name("COPYING.flite"), licence), (dest, wasm)):
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         try:
@@ -162,6 +164,11 @@ def check_available() -> None:
         )
 
 
+def _first_line(err: Exception) -> str:
+    """wasmtime's messages run to a backtrace: their first line."""
+    return (str(err).strip().splitlines() or [""])[0]
+
+
 class Flite:
     """The Flite WebAssembly module, compiled once (use :func:`get`)."""
 
@@ -178,8 +185,9 @@ class Flite:
         try:
             self._module = wasmtime.Module.from_file(self._engine, str(path))
         except wasmtime.WasmtimeError as err:
-            first = str(err).strip().splitlines()[:1] or [""]
-            raise DataError(f"{path} is not a WebAssembly module: {first[0]}") from None
+            raise DataError(
+                f"{path} is not a WebAssembly module: {_first_line(err)}"
+            ) from None
         self._linker = wasmtime.Linker(self._engine)
         self._linker.define_wasi()
 
@@ -233,9 +241,9 @@ class Flite:
             except wasmtime.ExitTrap as exit_:
                 code = exit_.code
             except (wasmtime.Trap, wasmtime.WasmtimeError) as err:
-                first = str(err).strip().splitlines()[:1] or [""]
                 raise DataError(
-                    f"Flite trapped speaking {text!r} with voice {voice}: {first[0]}"
+                    f"Flite trapped speaking {text!r} with voice {voice}: "
+                    f"{_first_line(err)}"
                 ) from None
             out = Path(tmp, "speech.wav")
             if code or not out.is_file():
