@@ -5,6 +5,7 @@ on one split of an FSDD folder.
     .venv/bin/python bench/asr.py --data PATH/recordings
                                   [--split index|speaker:NAME[+NAME]|each-speaker]
                                   [--train-on recordings|embedded]
+                                  [--with-embedded]
                                   [--profile real] [--set KEY=VALUE ...]
                                   [--run-dir DIR] [--threads T] [--force]
                                   [--out FILE.json] [--smoke]
@@ -50,6 +51,13 @@ half of it in profile ``quick``, the default here; ``--set`` changes it),
 the peers on its single-digit utterances of
 the folder's digits (augmented copies included), and all three are scored
 on every recording of the folder (``bench/results/asr_transfer.json``).
+
+``--with-embedded`` (with ``--train-on recordings``, any split) adds the
+embedded synthetic corpus to the folder's training part for everyone: ours
+trains on ``data=embedded,PATH`` (the profile's synthetic settings), the
+peers on its single-digit utterances of the folder's digits beside the
+folder's training recordings; the test part stays the folder's recordings
+(the JSON's name gains ``_embedded``).
 
 The table gives accuracy, training seconds, seconds scoring the test split,
 and our accuracy and seconds over the best peer's (the peer with the highest
@@ -294,6 +302,11 @@ def run_cnn(mels, labels, digits, smoke=False) -> dict:
     }
 
 
+def _from_folder(utterance) -> bool:
+    """Whether ``utterance`` is a recording (not the embedded corpus's)."""
+    return utterance.info.get("source") != "embedded"
+
+
 def _accuracy(predicted, labels) -> float:
     return sum(p == t for p, t in zip(predicted, labels)) / len(labels)
 
@@ -324,7 +337,8 @@ def each_speaker(args) -> int:
             return 2
         parts = Path(args.run_dir) if args.run_dir else scratch
         parts.mkdir(parents=True, exist_ok=True)
-        run = _harness.Run("asr_each_speaker", args)
+        suffix = "_embedded" if args.with_embedded else ""
+        run = _harness.Run("asr_each_speaker" + suffix, args)
         common = ["--data", data_path, *(["--smoke"] if args.smoke else [])]
         if args.profile:
             common += ["--profile", args.profile]
@@ -332,6 +346,8 @@ def each_speaker(args) -> int:
             common += ["--threads", str(args.threads)]
         if args.force:
             common.append("--force")
+        if args.with_embedded:
+            common.append("--with-embedded")
         common += [f"--set={o}" for o in args.overrides]
         results = {}
         for i, speaker in enumerate(speakers):
@@ -458,6 +474,12 @@ def main(argv=None) -> int:
         "embedded: on the synthetic corpus only (default profile quick), "
         "scored on every recording of the folder",
     )
+    parser.add_argument(
+        "--with-embedded",
+        action="store_true",
+        help="recordings: the embedded synthetic corpus joins the training part "
+        "(ours: data=embedded,PATH; the peers: its single digits)",
+    )
     _harness.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.data is None and not args.smoke:
@@ -467,6 +489,11 @@ def main(argv=None) -> int:
         parser.error("--split is for --train-on recordings (embedded: all are test)")
     if transfer and args.profile is None and not args.smoke:
         args.profile = "quick"
+    if args.with_embedded and transfer:
+        parser.error(
+            "--with-embedded adds the synthetic corpus to the recordings; "
+            "--train-on embedded trains on it alone"
+        )
     if args.split == EACH_SPEAKER:
         fixed = [o for o in args.overrides if o.split("=")[0] in ("data", "split")]
         if fixed:
@@ -482,7 +509,7 @@ def main(argv=None) -> int:
         else "asr"
         if args.split == "index"
         else "asr_" + args.split.replace(":", "_").replace("+", "_")
-    )
+    ) + ("_embedded" if args.with_embedded else "")
     run = _harness.Run(name, args)
     tf = run.tensorflow()
     tf.keras.utils.set_random_seed(0)
@@ -502,7 +529,11 @@ def main(argv=None) -> int:
         overrides = (
             [*args.overrides]
             if transfer
-            else [f"data={data_path}", f"split={args.split}", *args.overrides]
+            else [
+                f"data={'embedded,' if args.with_embedded else ''}{data_path}",
+                f"split={args.split}",
+                *args.overrides,
+            ]
         )
         if profile == "smoke" and not any(o.startswith("epochs=") for o in overrides):
             # The smoke profile's two epochs leave the hybrid untrained (WER
@@ -515,6 +546,16 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         splits = {"train": corpus.train, "val": corpus.val, "test": corpus.test}
+        if args.with_embedded:
+            # The peers classify isolated words: the synthetic corpus's single
+            # digits of the folder's words join their training and validation
+            # parts; everyone is scored on the folder's recordings only.
+            said = {u.text for u in corpus.train if _from_folder(u)}
+            splits = {
+                "train": [u for u in corpus.train if u.text in said],
+                "val": [u for u in corpus.val if u.text in said],
+                "test": [u for u in corpus.test if _from_folder(u)],
+            }
         if transfer:
             # The peers classify isolated words: the synthetic corpus's single
             # digits (augmented copies included) train them; every recording
@@ -610,10 +651,13 @@ def main(argv=None) -> int:
         }
     else:
         split = {"name": args.split, **corpus.sizes, "held_out": held_out}
+        if args.with_embedded:
+            split["peers_train"] = len(splits["train"])
+            split["test"] = len(test)
     run.write(
         {
             "data": f"FSDD folder {Path(data_path).name}",
-            "train_on": args.train_on,
+            "train_on": args.train_on + (" + embedded" if args.with_embedded else ""),
             "split": split,
             "profile": profile,
             "overrides": _harness.shown(args.overrides),

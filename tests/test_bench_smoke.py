@@ -245,6 +245,36 @@ def test_asr_bench_trains_on_the_synthetic_corpus_and_tests_on_recordings(tmp_pa
     )
 
 
+def test_asr_bench_adds_the_synthetic_corpus_to_the_recordings(tmp_path):
+    sizes = ["train_size=30", "val_size=6", "test_size=4", "isolated_fraction=1"]
+    stdout, figures = _bench(
+        "asr",
+        tmp_path,
+        "--split",
+        "speaker:ann",
+        "--with-embedded",
+        *[f"--set={o}" for o in [*sizes, "epochs=2"]],
+        benchmark="asr_speaker_ann_embedded",
+    )
+    assert figures["train_on"] == "recordings + embedded"
+    split = figures["split"]
+    # Ours trains on both sources: ben's 60 training recordings (6 of his 8
+    # per digit; 5 and 6 validate) and the 30 synthetic utterances; the test
+    # is ann's 80 alone, not the synthetic corpus's 4.
+    assert split["held_out"] == ["ann"] and split["test"] == 80
+    assert split["train"] == 60 + 30 and split["val"] == 20 + 6
+    # The peers: ben's recordings and the synthetic single digits he says
+    # (the synthetic corpus says "oh" too, which he never does).
+    assert 60 < split["peers_train"] <= 90
+    for name, row in figures["rows"].items():
+        assert set(row["speaker_accuracy"]) == {"ann"}, name
+        assert row["accuracy"] == row["speaker_accuracy"]["ann"], name
+    done = _bench_process("asr", tmp_path, "--train-on", "embedded", "--with-embedded")
+    assert done.returncode == 2 and "--train-on embedded trains on it alone" in (
+        done.stderr
+    )
+
+
 def test_asr_bench_holds_out_each_speaker_in_turn(tmp_path):
     stdout, figures = _bench(
         "asr",
