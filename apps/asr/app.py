@@ -87,6 +87,9 @@ class AsrConfig(TrainConfig):
         flite: the share of the embedded corpus's training utterances that
             Flite speaks instead of eSpeak NG (five voices made from
             recordings of people; :mod:`dltoolkit.audio.flite`).
+        oh: whether the embedded corpus says "oh" (for 0) beside "zero",
+            making "oh" a word of the model; recorded digit sets (FSDD,
+            AudioMNIST, Speech Commands) say only "zero".
         features: ``mfcc`` or ``logmel``.
         num_mel_bins, num_ceps, deltas: feature sizes (see FeatureConfig).
         upper_hz: the top of the mel filterbank (below 4000: a narrowband
@@ -148,6 +151,7 @@ class AsrConfig(TrainConfig):
     isolated_fraction: float = 0.4
     voices: str = "classic"
     flite: float = 0.0
+    oh: bool = True
     features: str = "mfcc"
     num_mel_bins: int = 40
     num_ceps: int = 13
@@ -313,6 +317,7 @@ class AsrApp(App):
         "isolated_fraction",
         "voices",
         "flite",
+        "oh",
         "augment",
         "augment_copies",
         "augment_trim",
@@ -591,6 +596,7 @@ def _embedded(config):
         isolated_fraction=config.isolated_fraction,
         voices=config.voices,
         flite_share=config.flite,
+        oh=config.oh,
     )
 
 

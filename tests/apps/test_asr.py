@@ -502,6 +502,21 @@ def test_flite_share_reaches_the_embedded_corpus_and_is_checked(tmp_path, monkey
     assert "flite" in APP.data_fields
 
 
+def test_without_oh_the_model_has_ten_words(tmp_path, monkeypatch):
+    from dltoolkit.apps.asr.stage import gmm_key
+
+    monkeypatch.setenv("DLTOOLKIT_CACHE", str(tmp_path))
+    sizes = ["train_size=30", "val_size=4", "test_size=4", "isolated_fraction=0"]
+    config = APP.resolve("smoke", [*sizes, "oh=false"])
+    data = APP.load_data(config)
+    assert "oh" not in data.lm.words and len(data.lm.words) == 10
+    plain_config = APP.resolve("smoke", sizes)
+    plain = APP.load_data(plain_config)
+    assert "oh" in plain.lm.words  # 30 strings of 2-7 digits say it
+    assert gmm_key(config, data) != gmm_key(plain_config, plain)
+    assert "oh" in APP.data_fields
+
+
 def test_frequency_mask_zeroes_one_band_per_example_in_every_delta_block():
     from dltoolkit.apps.asr.stage import frame_dataset, frequency_mask
 

@@ -137,6 +137,37 @@ def test_flite_draws_its_share_and_leaves_corpora_without_it_as_they_were():
     assert rng.random() == pytest.approx(0.8796511733349222)  # nothing more drawn
 
 
+def test_without_oh_the_corpus_says_zero_to_nine_only(cache):
+    from dltoolkit.data.spoken_digits.synthetic import _draw
+
+    rng = np.random.default_rng(0)
+    words = [
+        w
+        for _ in range(1000)
+        for w in _draw(rng, "train", 0.4, 7, "wide", 0.0, oh=False)["text"].split()
+    ]
+    assert set(words) == set(DIGIT_WORDS) - {"oh"} and len(DIGIT_WORDS) == 11
+    rng = np.random.default_rng(0)
+    said = {w for _ in range(1000) for w in _draw(rng, "train", 0.4, 7)["text"].split()}
+    assert "oh" in said  # the default keeps it
+    sizes = {"train": 12, "val": 6, "test": 6}
+    plain = embedded_corpus(sizes, seed=1, progress=False)
+    data = embedded_corpus(sizes, seed=1, oh=False, progress=False)
+    assert 'no "oh"' in data.source and "oh" not in plain.source
+    for split in ("train", "val", "test"):
+        assert not any("oh" in u.words for u in getattr(data, split)), split
+    assert any(
+        "oh" in u.words
+        for split in ("train", "val", "test")
+        for u in getattr(plain, split)
+    )
+    # Every split its own key (all three draw other words), read back after.
+    assert len(list((cache / "spoken_digits").glob("*.npz"))) == 6
+    again = embedded_corpus(sizes, seed=1, oh=False)
+    assert [u.text for u in again.test] == [u.text for u in data.test]
+    np.testing.assert_array_equal(again.test[0].samples, data.test[0].samples)
+
+
 @pytest.mark.skipif(
     not flite.wasm_path().is_file(), reason="no Flite module (make fetches it)"
 )

@@ -1,6 +1,7 @@
 """Spoken digit strings: the embedded synthetic corpus.
 
-The embedded corpus speaks digit strings ("zero" ... "nine" and "oh"), single
+The embedded corpus speaks digit strings ("zero" ... "nine" and "oh", or
+without "oh" as most recorded digit sets do), single
 digits and connected strings of 2-7 digits, with eSpeak NG
 (:mod:`dltoolkit.audio.espeak`) across voices (accent + voice variant),
 speaking rates, pitches and word gaps, then adds white or pink noise at
@@ -127,14 +128,17 @@ def _draw(
     max_digits: int,
     voices="classic",
     flite_share=0.0,
+    oh=True,
 ) -> dict:
     """The words and voice settings of one utterance (``flite``: Flite's
-    voice and prosody when Flite speaks it)."""
+    voice and prosody when Flite speaks it; ``oh``: whether "oh" is one of
+    the words drawn)."""
     if rng.random() < isolated_fraction:
         n = 1
     else:
         n = int(rng.integers(2, max_digits + 1))
-    words = [DIGIT_WORDS[i] for i in rng.integers(0, len(DIGIT_WORDS), n)]
+    vocabulary = DIGIT_WORDS if oh else DIGIT_WORDS[:10]
+    words = [vocabulary[i] for i in rng.integers(0, len(vocabulary), n)]
     variants = VOICE_SETS[voices][split]
     prosody = PROSODY[voices]
     snr = SNRS_DB[int(rng.integers(0, len(SNRS_DB)))]
@@ -207,12 +211,13 @@ def synthesize_split(
     max_digits: int = 7,
     voices: str = "classic",
     flite_share: float = 0.0,
+    oh: bool = True,
     progress: bool = False,
 ) -> list[Utterance]:
     """``size`` utterances of ``split``; utterance i depends on (seed, split, i),
-    the voice set (``classic`` or ``wide``, :data:`VOICE_SETS`) and the share
+    the voice set (``classic`` or ``wide``, :data:`VOICE_SETS`), the share
     of training utterances Flite speaks (``flite_share``; the speaker is then
-    ``flite+VOICE``)."""
+    ``flite+VOICE``) and whether "oh" is a word (``oh``)."""
     if split not in VARIANTS:
         raise ConfigError(
             f"split must be one of {tuple(VARIANTS)}. Received: {split!r}"
@@ -231,7 +236,7 @@ def synthesize_split(
             np.random.default_rng([seed, split_id, i, GENERATOR_VERSION]) for i in items
         ]
         specs = [
-            _draw(rng, split, isolated_fraction, max_digits, voices, flite_share)
+            _draw(rng, split, isolated_fraction, max_digits, voices, flite_share, oh)
             for rng in rngs
         ]
         specs, sounds = _speak(specs)
@@ -356,6 +361,7 @@ def embedded_corpus(
     max_digits: int = 7,
     voices: str = "classic",
     flite_share: float = 0.0,
+    oh: bool = True,
     cache: bool = True,
     progress: bool = True,
 ) -> SpokenDigits:
@@ -374,6 +380,9 @@ def embedded_corpus(
             (:mod:`dltoolkit.audio.flite`: five voices made from recordings
             of people, prosody from :data:`FLITE_PROSODY`) instead of eSpeak
             NG; validation and test stay eSpeak's held-out voices.
+        oh: whether the corpus says "oh" (for 0) beside "zero"; without it
+            the vocabulary is "zero" ... "nine", as in FSDD, AudioMNIST and
+            Speech Commands (TIDIGITS says both).
         cache: read and write the on-disk cache.
         progress: show a progress bar while synthesizing.
     """
@@ -406,6 +415,8 @@ def embedded_corpus(
             settings["silence_s"] = SILENCE_S[voices]
         if flite_share > 0 and split == "train":  # held-out splits are shared
             settings["flite"] = [flite_share, flite.module_digest(), FLITE_PROSODY]
+        if not oh:  # corpora with "oh" keep their cache keys
+            settings["oh"] = False
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         path = cache_dir() / "spoken_digits" / f"{split}-{key[:16]}.npz"
         if cache and path.is_file():
@@ -422,6 +433,7 @@ def embedded_corpus(
                 max_digits=max_digits,
                 voices=voices,
                 flite_share=flite_share,
+                oh=oh,
                 progress=progress,
             )
         )
@@ -433,7 +445,9 @@ def embedded_corpus(
         splits["test"],
         source=f"embedded: eSpeak NG synthesized digit strings (seed {seed}, "
         f"{voices} voices"
-        + (f"; Flite speaks {flite_share:.0%} of training)" if flite_share else ")"),
+        + (f"; Flite speaks {flite_share:.0%} of training" if flite_share else "")
+        + ("" if oh else '; no "oh"')
+        + ")",
         splits=f"{len(VOICE_SETS[voices]['train'])} training voice variants; "
         "held out: val "
         + ", ".join(VARIANTS["val"])
