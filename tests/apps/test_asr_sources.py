@@ -137,6 +137,9 @@ def test_real_profile_resolves():
     # Half the synthetic training utterances by Flite, wherever embedded trains.
     assert APP.resolve("quick").flite == config.flite == 0.5
     assert APP.resolve("smoke").flite == 0
+    # Ten words ("zero" ... "nine") where synthetic voices meet people's.
+    assert not APP.resolve("quick").oh and not config.oh
+    assert not APP.resolve("full").oh and APP.resolve("smoke").oh
 
 
 def test_config_lists_split_under_data(capsys):
