@@ -266,6 +266,13 @@ def render(path, part=None, only=()) -> str:
         shown = path.resolve().relative_to(RESULTS.parent.parent).as_posix()
     except ValueError:
         shown = path.as_posix()
+    if "load" not in figures:  # a record of app runs, not a timed bench
+        machine = figures.get("machine", {})
+        return (
+            f"`{shown}`: a record of runs (not the timing harness: no thread "
+            f"or load figures), {machine.get('cpu_model', 'machine not named')}, "
+            f"{figures.get('date_utc', '')[:10]}"
+        )
     renderer = RENDER.get(figures["benchmark"])
     if renderer is None:
         return describe(figures, shown) + "\n\n(no tables for this benchmark here)"

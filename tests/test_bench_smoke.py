@@ -57,6 +57,26 @@ def _report():
     return report
 
 
+def test_report_renders_every_results_file_and_names_records(tmp_path):
+    report = _report()
+    record = tmp_path / "record.json"
+    record.write_text(
+        json.dumps(
+            {
+                "benchmark": "asr_vocabulary",
+                "machine": {"cpu_model": "CPU X"},
+                "date_utc": "2026-12-08T00:00:00Z",
+                "runs": [],
+            }
+        )
+    )
+    line = report.render(record)
+    assert line.startswith(f"`{record.as_posix()}`: a record of runs (not the")
+    assert line.endswith("CPU X, 2026-12-08")
+    # `bench/report.py` with no files renders every committed one.
+    assert report.main([]) == 0
+
+
 def _check_description(name, figures, benchmark=None):
     """What bench/_harness.py adds to every results file."""
     assert figures["benchmark"] == (benchmark or name) and figures["smoke"] is True
@@ -245,8 +265,8 @@ def test_asr_bench_trains_on_the_synthetic_corpus_and_tests_on_recordings(tmp_pa
     )
 
 
-def test_asr_bench_adds_the_synthetic_corpus_to_the_recordings(tmp_path):
-    sizes = ["train_size=30", "val_size=6", "test_size=4", "isolated_fraction=1"]
+def test_asr_bench_adds_the_synthetic_corpus_to_the_recordings(tmp_path, monkeypatch):
+    sizes = ["train_size=30", "val_size=6", "test_size=4", "isolated_fraction=0.5"]
     stdout, figures = _bench(
         "asr",
         tmp_path,
@@ -263,9 +283,18 @@ def test_asr_bench_adds_the_synthetic_corpus_to_the_recordings(tmp_path):
     # is ann's 80 alone, not the synthetic corpus's 4.
     assert split["held_out"] == ["ann"] and split["test"] == 80
     assert split["train"] == 60 + 30 and split["val"] == 20 + 6
-    # The peers: ben's recordings and the synthetic single digits he says
-    # (the synthetic corpus says "oh" too, which he never does).
-    assert 60 < split["peers_train"] <= 90
+    # The peers: ben's recordings and the synthetic single digits he says;
+    # not the strings of digits, nor "oh" (smoke keeps it; he never says it).
+    from dltoolkit.apps.asr.app import APP
+    from dltoolkit.data.spoken_digits import DIGIT_WORDS
+
+    monkeypatch.setenv("DLTOOLKIT_CACHE", str(tmp_path / "cache"))
+    synthetic = APP.load_data(APP.resolve("smoke", sizes)).corpus.train
+    singles = [u for u in synthetic if u.text in DIGIT_WORDS and u.text != "oh"]
+    assert 0 < len(singles) < len(synthetic)
+    assert split["peers_train"] == 60 + len(singles)
+    assert figures["digits"] == [w for w in DIGIT_WORDS if w != "oh"]
+    assert 'this profile keeps "oh" in the synthetic corpus' in stdout
     for name, row in figures["rows"].items():
         assert set(row["speaker_accuracy"]) == {"ann"}, name
         assert row["accuracy"] == row["speaker_accuracy"]["ann"], name
@@ -273,6 +302,10 @@ def test_asr_bench_adds_the_synthetic_corpus_to_the_recordings(tmp_path):
     assert done.returncode == 2 and "--train-on embedded trains on it alone" in (
         done.stderr
     )
+    done = _bench_process("asr", tmp_path, "--with-embedded", "--set=data=x")
+    assert done.returncode == 2
+    assert "--with-embedded sets data (embedded,PATH)" in done.stderr
+    assert "drop --set data=x" in done.stderr
 
 
 def test_asr_bench_holds_out_each_speaker_in_turn(tmp_path):

@@ -111,8 +111,8 @@ def gmm_key(config, data) -> str:
         spec["voices"] = config.voices
     if config.flite > 0:  # likewise
         spec["flite"] = config.flite
-    if not config.oh:  # likewise
-        spec["oh"] = False
+    if not config.oh and "embedded" in (s.strip() for s in config.data.split(",")):
+        spec["oh"] = False  # likewise; and folders alone keep theirs
     if config.cmvn_speech_db is not None:  # likewise
         spec["cmvn_speech_db"] = config.cmvn_speech_db
     if config.upper_hz != 7600.0:  # likewise

@@ -502,7 +502,7 @@ def test_flite_share_reaches_the_embedded_corpus_and_is_checked(tmp_path, monkey
     assert "flite" in APP.data_fields
 
 
-def test_without_oh_the_model_has_ten_words(tmp_path, monkeypatch):
+def test_without_oh_the_lexicon_has_ten_words(tmp_path, monkeypatch):
     from dltoolkit.apps.asr.stage import gmm_key
 
     monkeypatch.setenv("DLTOOLKIT_CACHE", str(tmp_path))

@@ -42,6 +42,18 @@ def test_gmm_key_unchanged_with_augmentation_off():
     flite = {gmm_key(APP.resolve("smoke", [f"flite={v}"]), _data()) for v in (0.3, 0.5)}
     assert len(flite) == 2 and old not in flite
     assert gmm_key(APP.resolve("smoke", ["flite=0"]), _data()) == old
+    # Without "oh", its own stage where the embedded corpus trains; a folder
+    # alone keeps its key (and cached stage) whatever oh says.
+    assert gmm_key(APP.resolve("smoke", ["oh=false"]), _data()) != old
+    assert gmm_key(APP.resolve("smoke", ["oh=true"]), _data()) == old
+    folder = ["data=/recordings"]
+    assert gmm_key(APP.resolve("smoke", [*folder, "oh=false"]), _data()) == gmm_key(
+        APP.resolve("smoke", folder), _data()
+    )
+    mixed = ["data=embedded,/recordings"]
+    assert gmm_key(APP.resolve("smoke", [*mixed, "oh=false"]), _data()) != gmm_key(
+        APP.resolve("smoke", mixed), _data()
+    )
 
 
 @pytest.mark.parametrize(

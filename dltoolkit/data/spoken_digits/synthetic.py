@@ -137,7 +137,7 @@ def _draw(
         n = 1
     else:
         n = int(rng.integers(2, max_digits + 1))
-    vocabulary = DIGIT_WORDS if oh else DIGIT_WORDS[:10]
+    vocabulary = DIGIT_WORDS if oh else tuple(w for w in DIGIT_WORDS if w != "oh")
     words = [vocabulary[i] for i in rng.integers(0, len(vocabulary), n)]
     variants = VOICE_SETS[voices][split]
     prosody = PROSODY[voices]
