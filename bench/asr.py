@@ -310,6 +310,19 @@ def _train_on(args) -> str:
     return args.train_on + (" + embedded" if args.with_embedded else "")
 
 
+def _single_words(corpus, test) -> dict:
+    """The peers' splits where the synthetic corpus trains: they classify
+    isolated words, so its training and validation utterances that are one
+    word the recordings of ``test`` say (augmented copies included; strings
+    of digits and "oh" out) beside the folder's own; ``test`` as given."""
+    said = {u.text for u in test}
+    return {
+        "train": [u for u in corpus.train if u.text in said],
+        "val": [u for u in corpus.val if u.text in said],
+        "test": test,
+    }
+
+
 def _from_folder(utterance) -> bool:
     """Whether ``utterance`` is a recording (not the embedded corpus's)."""
     return utterance.info.get("source") != "embedded"
@@ -519,7 +532,6 @@ def main(argv=None) -> int:
             f"drop --set {fixed[0]}"
         )
     if args.split == EACH_SPEAKER:
-        fixed = [o for o in args.overrides if o.split("=")[0] in ("data", "split")]
         if fixed:
             parser.error(
                 "--split each-speaker sets data and split for each speaker's "
@@ -577,30 +589,16 @@ def main(argv=None) -> int:
                 "folder's digits (--set oh=false to match)"
             )
         if args.with_embedded:
-            # The peers classify isolated words: the synthetic corpus's single
-            # digits of the folder's words join their training and validation
-            # parts; everyone is scored on the folder's recordings only.
-            said = {u.text for u in corpus.train if _from_folder(u)}
-            splits = {
-                "train": [u for u in corpus.train if u.text in said],
-                "val": [u for u in corpus.val if u.text in said],
-                "test": [u for u in corpus.test if _from_folder(u)],
-            }
+            # Everyone is scored on the folder's recordings only.
+            splits = _single_words(corpus, [u for u in corpus.test if _from_folder(u)])
         if transfer:
-            # The peers classify isolated words: the synthetic corpus's single
-            # digits (augmented copies included) train them; every recording
-            # of the folder is the test set, for all three.
+            # Every recording of the folder is the test set, for all three.
             try:
                 folder = load_fsdd_folder(data_path)
             except UserError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
-            said = {u.text for u in folder.train + folder.val + folder.test}
-            splits = {
-                "train": [u for u in corpus.train if u.text in said],
-                "val": [u for u in corpus.val if u.text in said],
-                "test": folder.train + folder.val + folder.test,
-            }
+            splits = _single_words(corpus, folder.train + folder.val + folder.test)
         digits = [w for w in DIGIT_WORDS if w in {u.text for u in splits["train"]}]
         splits["val"] = [u for u in splits["val"] if u.text in digits]
         labels = {k: [u.text for u in v] for k, v in splits.items()}

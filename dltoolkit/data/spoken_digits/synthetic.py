@@ -121,6 +121,10 @@ _CHUNK = 200  # utterances per synthesis worker
 # === Synthesis ===
 
 
+# The words of a corpus without "oh" (``oh=False``), in DIGIT_WORDS order.
+WITHOUT_OH = tuple(w for w in DIGIT_WORDS if w != "oh")
+
+
 def _draw(
     rng,
     split: str,
@@ -137,7 +141,7 @@ def _draw(
         n = 1
     else:
         n = int(rng.integers(2, max_digits + 1))
-    vocabulary = DIGIT_WORDS if oh else tuple(w for w in DIGIT_WORDS if w != "oh")
+    vocabulary = DIGIT_WORDS if oh else WITHOUT_OH
     words = [vocabulary[i] for i in rng.integers(0, len(vocabulary), n)]
     variants = VOICE_SETS[voices][split]
     prosody = PROSODY[voices]
